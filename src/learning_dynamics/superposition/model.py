@@ -1,0 +1,149 @@
+"""Superposition study (seed 000): an untied toy model, 50 features squeezed into 2 dimensions.
+
+Model: x ↦ ReLU(W_U W_E x) with W_E (hidden × features), W_U (features × hidden), no bias,
+trained full batch on the one-hot vectors with MSE and plain SGD at lr 5.
+
+The seed builds a StepLR(step_size=500, gamma=3000**-100) but calls `scheduler.step()` once,
+after the training loop, so it never fires and lr stays 5 throughout; we keep that (no schedule).
+Had it fired, gamma = 3000**-100 underflows to 0.0 and training would freeze after epoch 500.
+
+Gradients are written out by hand for a whole ensemble of seeds at once (batched matmuls, one
+Python step per epoch for every seed); `tests/test_superposition.py` checks them against a plain
+nn.Linear + torch.optim.SGD loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..history import read_arrays, run_attrs, write_arrays
+from ..training import fit
+from .runs import RunConfig
+
+STUDY = "superposition"
+
+# Reference losses (MSE over features² entries), see `tied_optimum_loss`.
+FOUR_FEATURES_LOSS = 46 / 2500  # four antipodal features: no interference, 46 features lost
+
+
+def tied_optimum_loss(features: int = 50) -> float:
+    """Loss of the best tied 2-D solution: a regular pentagon of 5 features, the rest dropped.
+
+    With feature vectors of squared norm x at 72° from their two neighbours, ReLU keeps only the
+    10 neighbour overlaps x·cos72° (the 144° ones are negative) and the loss sum is
+    (f − 5) + 5(x − 1)² + 10 c² x², c = cos 72° = (√5 − 1)/4. It is minimal at x = 1/(1 + 2c²),
+    giving (f − 5) + 10c²/(1 + 2c²); divided by f² = 2500 this is 0.0183207... Four antipodal
+    features (no overlap) give 46/2500 = 0.0184 and a hexagon 46/2500 too, so the pentagon wins.
+    """
+    c2 = ((math.sqrt(5) - 1) / 4) ** 2
+    return ((features - 5) + 10 * c2 / (1 + 2 * c2)) / features**2
+
+
+def directions(vectors: np.ndarray, min_norm: float = 0.05, tol_deg: float = 1.0) -> np.ndarray:
+    """Group feature vectors (f, 2) by direction: rows (angle in degrees, Σ squared norm), sorted
+    by angle. The tied model's optimum is degenerate: features sharing a direction act as one
+    feature whose squared norm is their sum, so it may spread all 50 features over 5 directions."""
+    norms = np.linalg.norm(vectors, axis=1)
+    keep = norms > min_norm
+    angles = np.degrees(np.arctan2(vectors[keep, 1], vectors[keep, 0]))
+    order = np.argsort(angles)
+    groups: list[list[float]] = []
+    for angle, sq in zip(angles[order], norms[keep][order] ** 2, strict=True):
+        if groups and angle - groups[-1][0] < tol_deg:
+            groups[-1][1] += sq
+        else:
+            groups.append([float(angle), float(sq)])
+    if len(groups) > 1 and groups[0][0] + 360 - groups[-1][0] < tol_deg:  # wrap around ±180°
+        groups[0][1] += groups.pop()[1]
+    return np.array(groups).reshape(-1, 2)
+
+
+def init_weights(seeds: Sequence[int], features: int, hidden: int) -> tuple[torch.Tensor, ...]:
+    """W_E (E, hidden, features), W_U (E, features, hidden) drawn as nn.Linear does under
+    torch.manual_seed(seed): embedding first, then unembedding, U(±1/√fan_in)."""
+    w_e, w_u = [], []
+    for seed in seeds:
+        g = torch.Generator().manual_seed(int(seed))
+        w_e.append(
+            torch.empty(hidden, features).uniform_(-(features**-0.5), features**-0.5, generator=g)
+        )
+        w_u.append(
+            torch.empty(features, hidden).uniform_(-(hidden**-0.5), hidden**-0.5, generator=g)
+        )
+    return torch.stack(w_e), torch.stack(w_u)
+
+
+class ToyModelTrainer:
+    """Full-batch SGD on the f one-hot vectors for E independent seeds at once.
+
+    With the whole batch X = I the model's outputs are the columns of M = W_U W_E, so a step is
+    MSE(ReLU(M), I) and its gradient dL/dM = (2/f²)·(ReLU(M) − I)·[M > 0]. That gradient is
+    ReLU(M) itself off the diagonal and (d − 1)·[d > 0] = d − sign(d) on it (d = diag ReLU(M) ≥ 0),
+    which lets one buffer serve as output and gradient: a handful of kernels per step.
+    """
+
+    def __init__(self, w_e: torch.Tensor, w_u: torch.Tensor, lr: float, tied: bool) -> None:
+        self.lr, self.tied = lr, tied
+        self.features = w_e.shape[-1]
+        self.eye = torch.eye(self.features)
+        self.w_e = w_e.clone()  # (E, hidden, features)
+        self.w_u = self.w_e.transpose(1, 2) if tied else w_u.clone()  # (E, features, hidden)
+
+    @torch.inference_mode()  # skips autograd bookkeeping: ~30% less overhead per op
+    def step(self, step: int) -> dict[str, torch.Tensor]:
+        f = self.features
+        grad = torch.bmm(self.w_u, self.w_e).clamp_min_(0)  # ReLU(M): the outputs
+        loss = (grad - self.eye).square_().mean(dim=(1, 2))
+        diag = grad.diagonal(dim1=1, dim2=2)
+        diag.sub_(diag.sign())  # now grad = dL/dM up to the factor 2/f²
+        alpha = -self.lr * 2 / f**2
+        if self.tied:
+            # The seed ties by making W_U a Parameter that shares W_Eᵀ's storage, so both
+            # gradients land on the same numbers: W_E -= lr·(∂L/∂W_E + (∂L/∂W_U)ᵀ) = lr·2·W_E·dM
+            # (dM is symmetric because M = W_Eᵀ W_E is).
+            self.w_e.add_(torch.bmm(self.w_e, grad), alpha=2 * alpha)
+        else:
+            grad_e = torch.bmm(self.w_u.transpose(1, 2), grad)
+            self.w_u.baddbmm_(grad, self.w_e.transpose(1, 2), alpha=alpha)
+            self.w_e.add_(grad_e, alpha=alpha)
+        return {"loss": loss}
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """Copies of W_E and W_U (the live tensors change in place at every step)."""
+        w_u = self.w_u.clone(memory_format=torch.contiguous_format)
+        return {"W_E": self.w_e.clone(), "W_U": w_u}
+
+    def snapshot(self) -> dict[str, dict[str, torch.Tensor]]:
+        return {"params": self.weights()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.weights()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.w_e = state["W_E"].clone()
+        self.w_u = self.w_e.transpose(1, 2) if self.tied else state["W_U"].clone()
+
+
+# ---- DAG verbs: generate data, train ------------------------------------------------------
+
+
+def make_data(features: str, out: str) -> None:
+    """The dataset: the f one-hot vectors, used as one full batch."""
+    n = int(features)
+    write_arrays(out, {"inputs": np.eye(n, dtype=np.float32)}, {"study": STUDY})
+
+
+def train(config: dict[str, Any], data: str, out: str) -> None:
+    cfg = RunConfig(**{**config, "seeds": tuple(config["seeds"])})
+    inputs = read_arrays(data)["inputs"]
+    if not np.array_equal(inputs, np.eye(cfg.features)):
+        raise ValueError(f"{data}: expected the {cfg.features} one-hot vectors as the full batch")
+    w_e, w_u = init_weights(cfg.seeds, cfg.features, cfg.hidden)
+    trainer = ToyModelTrainer(w_e, w_u, cfg.lr, cfg.tied)
+    attrs = run_attrs(STUDY, config, list(cfg.seeds))
+    fit(trainer, steps=cfg.epochs, snapshot_every=cfg.snapshot_every, out=out, attrs=attrs)

@@ -1,0 +1,135 @@
+# Superposition study (seed 000): loss plateaus and feature geometry of an untied toy model.
+
+from learning_dynamics.superposition import run_config as superposition_run_config
+
+SP = config["superposition"]
+SP_DIR = f"{RESULTS}/superposition"
+
+
+rule superposition_data:
+    output:
+        f"{SP_DIR}/data.h5",
+    params:
+        features=SP["features"],
+    log:
+        f"{LOGS}/superposition/data.log",
+    shell:
+        "{LD} superposition make_data --features {params.features} --out {output} > {log} 2>&1"
+
+
+rule superposition_train:
+    input:
+        data=rules.superposition_data.output[0],
+    output:
+        f"{SP_DIR}/{{run}}/history.h5",
+    wildcard_constraints:
+        run="main|tied|ensemble",
+    params:
+        config=lambda w: as_json(superposition_run_config(SP, w.run)),
+    log:
+        f"{LOGS}/superposition/train_{{run}}.log",
+    benchmark:
+        f"{BENCH}/superposition/train_{{run}}.tsv"
+    threads: 1
+    shell:
+        "{LD} superposition train --config {params.config:q} --data {input.data}"
+        " --out {output} --threads {threads} > {log} 2>&1"
+
+
+rule superposition_extract:
+    input:
+        f"{SP_DIR}/{{run}}/history.h5",
+    output:
+        f"{SP_DIR}/{{run}}/extract.h5",
+    log:
+        f"{LOGS}/superposition/extract_{{run}}.log",
+    shell:
+        "{LD} superposition extract --history {input} --out {output} > {log} 2>&1"
+
+
+rule superposition_analyse:
+    input:
+        f"{SP_DIR}/{{run}}/extract.h5",
+    output:
+        summary=f"{SP_DIR}/{{run}}/summary.json",
+        members=f"{SP_DIR}/{{run}}/members.csv",
+        plateaus=f"{SP_DIR}/{{run}}/plateaus.csv",
+    params:
+        config=as_json(SP["analysis"]),
+    log:
+        f"{LOGS}/superposition/analyse_{{run}}.log",
+    shell:
+        "{LD} superposition analyse --config {params.config:q} --extract {input}"
+        " --summary {output.summary} --members {output.members} --plateaus {output.plateaus}"
+        " > {log} 2>&1"
+
+
+rule superposition_loss:
+    input:
+        extract=f"{SP_DIR}/main/extract.h5",
+        plateaus=f"{SP_DIR}/main/plateaus.csv",
+    output:
+        **figure("superposition_loss"),
+    log:
+        f"{LOGS}/figures/superposition_loss.log",
+    shell:
+        "{LD} superposition plot_loss --extract {input.extract} --plateaus {input.plateaus}"
+        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+
+
+rule superposition_geometry:
+    input:
+        f"{SP_DIR}/main/history.h5",
+    output:
+        **figure("superposition_geometry", "gif"),
+    params:
+        epochs=SP["figure_epochs"],
+        frames=SP["gif_frames"],
+    log:
+        f"{LOGS}/figures/superposition_geometry.log",
+    shell:
+        "{LD} superposition plot_geometry --history {input} --epochs {params.epochs}"
+        " --frames {params.frames} --pdf {output.pdf} --png {output.png} --gif {output.gif}"
+        " > {log} 2>&1"
+
+
+rule superposition_products:
+    input:
+        f"{SP_DIR}/main/extract.h5",
+    output:
+        **figure("superposition_products", "gif"),
+    params:
+        epochs=SP["figure_epochs"],
+        frames=SP["gif_frames"],
+    log:
+        f"{LOGS}/figures/superposition_products.log",
+    shell:
+        "{LD} superposition plot_products --extract {input} --epochs {params.epochs}"
+        " --frames {params.frames} --pdf {output.pdf} --png {output.png} --gif {output.gif}"
+        " > {log} 2>&1"
+
+
+rule superposition_tied:
+    input:
+        extract=f"{SP_DIR}/tied/extract.h5",
+        history=f"{SP_DIR}/tied/history.h5",
+    output:
+        **figure("superposition_tied"),
+    log:
+        f"{LOGS}/figures/superposition_tied.log",
+    shell:
+        "{LD} superposition plot_tied --extract {input.extract} --history {input.history}"
+        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+
+
+rule superposition_ensemble:
+    input:
+        extract=f"{SP_DIR}/ensemble/extract.h5",
+        members=f"{SP_DIR}/ensemble/members.csv",
+    output:
+        **figure("superposition_ensemble"),
+    log:
+        f"{LOGS}/figures/superposition_ensemble.log",
+    shell:
+        "{LD} superposition plot_ensemble --extract {input.extract} --members {input.members}"
+        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
