@@ -13,7 +13,15 @@ import json
 import logging
 import sys
 
-STUDIES = ("superposition",)
+
+
+def studies() -> list[str]:
+    """Study packages: subpackages of learning_dynamics that define VERBS."""
+    import pkgutil
+
+    import learning_dynamics
+
+    return sorted(m.name for m in pkgutil.iter_modules(learning_dynamics.__path__) if m.ispkg)
 
 
 def parse_options(argv: list[str]) -> dict[str, object]:
