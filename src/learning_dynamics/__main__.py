@@ -14,7 +14,6 @@ import logging
 import sys
 
 
-
 def studies() -> list[str]:
     """Study packages: subpackages of learning_dynamics that define VERBS."""
     import pkgutil
@@ -43,10 +42,9 @@ def parse_options(argv: list[str]) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) < 2 or argv[0] not in STUDIES:
-        raise SystemExit(
-            f"usage: python -m learning_dynamics {{{','.join(STUDIES)}}} VERB --key value ..."
-        )
+    if len(argv) < 2 or argv[0] not in studies():
+        names = ",".join(studies())
+        raise SystemExit(f"usage: python -m learning_dynamics {{{names}}} VERB --key value ...")
     package = f"learning_dynamics.{argv[0]}"
     target = importlib.import_module(package).VERBS.get(argv[1])
     if target is None:
