@@ -134,7 +134,8 @@ def test_sigkilled_training_process_resumes_to_identical_numbers(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert ckpt.exists() and not out.exists(), proc.stderr.read().decode()[-2000:]
-    run_cli(*args, "--out", str(out), env={"LD_CHECKPOINT_SECONDS": "0"})
+    resumed_run = run_cli(*args, "--out", str(out), env={"LD_CHECKPOINT_SECONDS": "0"}, check=False)
+    assert resumed_run.returncode == 0, resumed_run.stderr[-3000:]
     run_cli(*args, "--out", str(tmp_path / "straight.h5"))
     resumed, straight = read_all(out), read_all(tmp_path / "straight.h5")
     for key in straight:

@@ -109,7 +109,8 @@ class HistoryWriter:
             raise FileNotFoundError(f"{self.parts}: expected {resume_segments} segments")
 
     def segments(self) -> list[Path]:
-        return sorted(self.parts.glob("*.h5"))
+        # Only whole segments: a temporary file left by a kill mid-write starts with '.'.
+        return sorted(self.parts.glob("[0-9]*.h5"))
 
     def append(self, series: str, steps: Any, values: Mapping[str, Any]) -> None:
         """Queue rows: `steps` has shape (k,), every value shape (k, ...). Tensors stay on device

@@ -1,13 +1,15 @@
 # Shared helpers for the rules: paths, run configs as rule params, figure registry.
 
 import json
+import sys
 
 RESULTS = "results"
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 FIGDIR = f"{RESULTS}/figures"
-# Every rule calls the package through this entry point; nothing else runs in a rule.
-LD = "python -m learning_dynamics"
+# Every rule calls the package through this entry point; nothing else runs in a rule. The
+# interpreter is the one running Snakemake, so `.venv/bin/snakemake` works without activation.
+LD = f"{sys.executable} -m learning_dynamics"
 
 # Every figure target adds its outputs here; `rule all` builds them all.
 FIGURES = []

@@ -87,19 +87,23 @@ class ToyModelTrainer:
     which lets one buffer serve as output and gradient: a handful of kernels per step.
     """
 
-    def __init__(self, w_e: torch.Tensor, w_u: torch.Tensor, lr: float, tied: bool) -> None:
+    inference_only = True  # no autograd: `fit` runs the steps in torch.inference_mode
+
+    def __init__(self, w_e: torch.Tensor, w_u: torch.Tensor | None, lr: float, tied: bool) -> None:
         self.lr, self.tied = lr, tied
         self.features = w_e.shape[-1]
-        self.eye = torch.eye(self.features)
-        self.w_e = w_e.clone()  # (E, hidden, features)
-        self.w_u = self.w_e.transpose(1, 2) if tied else w_u.clone()  # (E, features, hidden)
+        self.inv_f = torch.full((w_e.shape[0],), 1.0 / self.features)
+        self.load_state_dict({"W_E": w_e, "W_U": w_u})
 
-    @torch.inference_mode()  # skips autograd bookkeeping: ~30% less overhead per op
     def step(self, step: int) -> dict[str, torch.Tensor]:
         f = self.features
         grad = torch.bmm(self.w_u, self.w_e).clamp_min_(0)  # ReLU(M): the outputs
-        loss = (grad - self.eye).square_().mean(dim=(1, 2))
         diag = grad.diagonal(dim1=1, dim2=2)
+        # f²·loss = ‖ReLU(M) − I‖² = ‖ReLU(M)‖² − 2·tr ReLU(M) + f: one pass over the big buffer
+        norm = torch.linalg.vector_norm(grad, dim=(1, 2))
+        loss = torch.addcmul(
+            torch.add(self.inv_f, diag.sum(1), alpha=-2 / f**2), norm, norm, value=1 / f**2
+        )
         diag.sub_(diag.sign())  # now grad = dL/dM up to the factor 2/f²
         alpha = -self.lr * 2 / f**2
         if self.tied:
@@ -108,9 +112,11 @@ class ToyModelTrainer:
             # (dM is symmetric because M = W_Eᵀ W_E is).
             self.w_e.add_(torch.bmm(self.w_e, grad), alpha=2 * alpha)
         else:
-            grad_e = torch.bmm(self.w_u.transpose(1, 2), grad)
-            self.w_u.baddbmm_(grad, self.w_e.transpose(1, 2), alpha=alpha)
-            self.w_e.add_(grad_e, alpha=alpha)
+            # (∂L/∂W_U)ᵀ = W_E·dMᵀ (the fast orientation for batched small matmuls), taken
+            # before W_E moves; then W_E -= lr·W_Uᵀ·dM in place.
+            grad_u_t = torch.bmm(self.w_e, grad.transpose(1, 2))
+            self.w_e.baddbmm_(self.w_u_t, grad, alpha=alpha)
+            self.w_u_t.add_(grad_u_t, alpha=alpha)
         return {"loss": loss}
 
     def weights(self) -> dict[str, torch.Tensor]:
@@ -125,8 +131,9 @@ class ToyModelTrainer:
         return self.weights()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.w_e = state["W_E"].clone()
-        self.w_u = self.w_e.transpose(1, 2) if self.tied else state["W_U"].clone()
+        self.w_e = state["W_E"].clone()  # (E, hidden, features)
+        self.w_u = self.w_e.transpose(1, 2) if self.tied else state["W_U"].clone()  # (E, f, hidden)
+        self.w_u_t = self.w_u.transpose(1, 2)  # a view: follows the in-place updates
 
 
 # ---- DAG verbs: generate data, train ------------------------------------------------------

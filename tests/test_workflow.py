@@ -1,0 +1,88 @@
+"""The Snakemake workflow: config refusal, an end-to-end quick build, one-figure regeneration."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import h5py
+import pytest
+from conftest import ROOT, snakemake
+
+QUICK = str(ROOT / "config" / "quick.yaml")
+SUPERPOSITION_FIGURES = [
+    "superposition_loss",
+    "superposition_geometry",
+    "superposition_products",
+    "superposition_tied",
+    "superposition_ensemble",
+]
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("superposition:\n  lr: -1.0\n", "superposition.lr"),  # bad value
+        ("superposition:\n  epochs: 10.5\n", "superposition.epochs"),  # wrong type
+        ("superposition:\n  lr: fast\n", "superposition.lr"),  # wrong type
+        ("superposition:\n  lrr: 1.0\n", "'lrr' was unexpected"),  # unknown key
+        ("superpositon:\n  lr: 1.0\n", "'superpositon' was unexpected"),  # unknown study
+        ("superposition:\n  ensemble: {first_seed: 0, count: 0}\n", "superposition.ensemble.count"),
+    ],
+)
+def test_bad_config_is_refused_before_any_job(tmp_path, override, key):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(override)
+    result = snakemake(tmp_path, "-n", "--configfile", str(bad), check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "invalid config, nothing was run" in output
+    assert key in output
+    assert not (tmp_path / "results").exists()
+
+
+def jobs_planned(dry_run_output: str) -> dict[str, int]:
+    """The job table of `snakemake -n`: rule name -> count."""
+    table = re.search(r"job\s+count\n[- ]+\n(.*?)\ntotal", dry_run_output, re.S)
+    if table is None:
+        return {}
+    return {name: int(n) for name, n in (line.split() for line in table.group(1).splitlines())}
+
+
+@pytest.mark.slow
+def test_quick_workflow_builds_every_superposition_figure(tmp_path):
+    # Targets go before --configfile, which takes several values.
+    snakemake(tmp_path, *SUPERPOSITION_FIGURES, "--cores", "2", "--configfile", QUICK)
+    figures = tmp_path / "results" / "figures"
+    for name in SUPERPOSITION_FIGURES:
+        for ext in ("pdf", "png"):
+            assert (figures / f"{name}.{ext}").stat().st_size > 10_000, name
+    assert (figures / "superposition_geometry.gif").read_bytes()[:6] == b"GIF89a"
+    assert (figures / "superposition_loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    results = tmp_path / "results" / "superposition"
+    summary = json.loads((results / "ensemble" / "summary.json").read_text())
+    assert summary["members"] == 8  # quick.yaml: ensemble count
+    assert 0.0175 < summary["final_loss"]["median"] < 0.0190
+    with h5py.File(results / "ensemble" / "history.h5", "r") as f:
+        assert f.attrs["complete"] and f["params/W_E"].shape == (41, 8, 2, 50)
+    for rule in ("train_main", "extract_main", "analyse_main"):
+        assert (tmp_path / "results" / "logs" / "superposition" / f"{rule}.log").exists()
+    assert (tmp_path / "results" / "benchmarks" / "superposition" / "train_main.tsv").exists()
+
+    # Up to date: nothing to do. One figure removed: only its own rule runs again.
+    plan = snakemake(tmp_path, *SUPERPOSITION_FIGURES, "-n", "--configfile", QUICK).stdout
+    assert "Nothing to be done" in plan
+    (figures / "superposition_loss.png").unlink()
+    plan = snakemake(tmp_path, "superposition_loss", "-n", "--configfile", QUICK).stdout
+    assert jobs_planned(plan) == {"superposition_loss": 1}
+    # A changed training value (a rule param) reruns training and what depends on it.
+    override = tmp_path / "lr.yaml"
+    override.write_text("superposition:\n  lr: 4.0\n")
+    plan = snakemake(tmp_path, "superposition_loss", "-n", "--configfile", QUICK, str(override))
+    assert jobs_planned(plan.stdout) == {
+        "superposition_train": 1,
+        "superposition_extract": 1,
+        "superposition_analyse": 1,
+        "superposition_loss": 1,
+    }
