@@ -124,9 +124,7 @@ def main() -> None:
 
     epochs = 5000 if args.quick else 50000
     seeds = list(range(args.ensemble))
-    print(
-        f"superposition benchmark: {epochs} epochs, {args.threads} thread(s), torch {torch.__version__}"
-    )
+    print(f"superposition: {epochs} epochs, {args.threads} thread(s), torch {torch.__version__}")
     reference = seed_style(epochs)
     single = min(
         (in_child(epochs, [42], args.threads) for _ in range(2)), key=lambda r: r["seconds"]
@@ -141,14 +139,13 @@ def main() -> None:
     for name, seconds, rss in rows:
         extra = f"   peak RSS {rss:6.0f} MB" if rss else ""
         print(f"  {name:36s} {seconds:8.2f} s   {seconds / epochs * 1e6:8.1f} us/epoch{extra}")
+    n = len(seeds)
+    per_run = reference / single["seconds"]
+    print(f"speed-up per run (seed-style / project):  {per_run:6.1f}x  (target >= 20x)")
+    print(f"speed-up, ensemble vs {n} seed-style runs: {reference * n / ensemble['seconds']:6.1f}x")
     print(
-        f"speed-up per run (seed-style / project):      {reference / single['seconds']:6.1f}x  (target >= 20x)"
-    )
-    print(
-        f"speed-up, ensemble vs {len(seeds)} seed-style runs:  {reference * len(seeds) / ensemble['seconds']:6.1f}x"
-    )
-    print(
-        f"ensemble time / one run:                      {ensemble['seconds'] / single['seconds']:6.2f}   (target <= 3)"
+        f"ensemble time / one run:                  {ensemble['seconds'] / single['seconds']:6.2f}"
+        "   (target <= 3)"
     )
 
 
