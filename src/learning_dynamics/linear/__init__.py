@@ -1,4 +1,4 @@
-"""Linear-network study (seed 003): stage-wise learning of singular modes against the exact solution.
+"""Linear-network study (seed 003): stage-wise learning of singular modes vs the exact solution.
 
 Modules: `runs` (run configs), `theory` (closed-form mode trajectories), `model` (data, the two
 trainers; data and train verbs), `analysis` (extract and analyse verbs), `figures` (plot verbs).

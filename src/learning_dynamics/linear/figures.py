@@ -7,6 +7,7 @@ import itertools
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from ..history import read_arrays
 from ..plotting import COLUMN, save_figure
@@ -87,6 +88,8 @@ def plot_weight_error(extract: str, pdf: str, png: str) -> None:
     fig, ax = plt.subplots(figsize=(COLUMN * 1.4, COLUMN))
     for k in range(err.shape[1]):
         label = WEIGHT_LABELS[k] if err.shape[1] == 4 else f"weight {k + 1}"
+        if not err[:, k].any():  # exactly zero throughout: invisible on a log axis
+            label += ": exactly 0"
         ax.plot(steps[idx] + 1, err[idx, k], label=label)
     ax.plot(steps[idx] + 1, err[idx].mean(axis=1), "k--", lw=1, label="mean")
     ax.set_xscale("log")
@@ -110,6 +113,7 @@ def _trajectory_panels(sub, weights: np.ndarray, arrows: np.ndarray, target: np.
                 ax.annotate("", xy=v, xytext=(0, 0), arrowprops={"arrowstyle": "->", "lw": 1})
         ax.set_xlabel(WEIGHT_LABELS[i])
         ax.set_ylabel(WEIGHT_LABELS[j])
+        ax.locator_params(nbins=4)
         ax.tick_params(labelsize=7)
     axes[0, 0].legend(fontsize=7)
     sub.suptitle(title)
@@ -163,8 +167,9 @@ def plot_sweep(table: str, pdf: str, png: str, fraction: float = 0.5) -> None:
             ax.plot(rows[vary], rows.t_sim, "o", color=colour, ms=3)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_ylabel(f"iterations to {fraction:.0%} of the way to $s$")
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.legend(fontsize=7)
+    axes[0].set_ylabel(f"iterations to {fraction:.0%} of the way to $s$")
     axes[0].set_xlabel("singular value $s$")
     axes[1].set_xlabel("init scale $w$ ($a_0 = w$, $b_0 = r\\,w$)")
     fig.suptitle(

@@ -3,7 +3,8 @@
 A mode with target strength s, input variance λ and layer weights a, b (u = a·b) follows, under
 gradient flow on ½·Σ‖y − W2 W1 x‖² at learning rate η (t in iterations),
 
-    da/dt = ηλ b (s − u),  db/dt = ηλ a (s − u)  ⇒  du/dt = ηλ (a² + b²)(s − u) = ηλ √(4u² + c²) (s − u)
+    da/dt = ηλ b (s − u),  db/dt = ηλ a (s − u)
+    ⇒  du/dt = ηλ (a² + b²)(s − u) = ηλ √(4u² + c²) (s − u)
 
 because c = a² − b² is conserved and a² + b² = √((a² − b²)² + 4a²b²). With Q = √(4s² + c²),
 
@@ -45,9 +46,12 @@ def balanced_trajectory(t, *, s, lam, lr, u0):
 
 
 def balanced_time(u, *, s, lam, lr, u0):
-    """Iterations from u0 to u on the balanced sigmoid (NaN where it never gets there)."""
+    """Iterations from u0 to u on the balanced sigmoid; NaN unless 0 < u0, u < s or s < u0, u
+    (a balanced mode never changes sign: u = 0 is a fixed point)."""
+    ratio = np.asarray(u * (s - u0) / (u0 * (s - u)), dtype=np.float64)
+    valid = (np.asarray(u0) > 0) & (ratio > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.log(u * (s - u0) / (u0 * (s - u))) / (2 * s * lr * lam)
+        return np.where(valid, np.log(np.where(valid, ratio, 1.0)) / (2 * s * lr * lam), np.nan)
 
 
 def progress_value(fraction, *, s, u0):
