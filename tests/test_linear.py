@@ -8,6 +8,7 @@ import torch
 from conftest import ROOT, load_config, snakemake
 from scipy.integrate import solve_ivp
 
+from learning_dynamics.history import History, run_attrs
 from learning_dynamics.linear.analysis import quadratic_risk
 from learning_dynamics.linear.model import (
     LinearConfig,
@@ -27,6 +28,7 @@ from learning_dynamics.linear.theory import (
     exact_trajectory,
     progress_value,
 )
+from learning_dynamics.training import fit
 
 LR = 1e-3
 
@@ -36,7 +38,10 @@ def data() -> dict[str, np.ndarray]:
     return make_dataset(LinearConfig())
 
 
-def run(trainer, steps: int) -> torch.Tensor:
+def trace(trainer, steps: int) -> torch.Tensor:
+    """The one metric of `steps` updates: by `run` where the trainer has it, else step by step."""
+    if hasattr(trainer, "run"):
+        return next(iter(trainer.run(0, steps).values()))
     rows = [trainer.step(t) for t in range(steps)]
     return torch.stack([next(iter(r.values())) for r in rows])
 
@@ -95,8 +100,8 @@ def test_faithful_modes_match_the_exact_solution(data):
     """Halfway (and 10/90/99 %) times of GD within 1 % of the closed form; the balanced sigmoid
     misses mode 1 by ~5 %, so the test tells the two apart."""
     steps = 12000
-    trainer = make_trainer(data, LR, steps, 1000, "synaptic")
-    u = run(trainer, steps)[:, 0].numpy()  # (T, 2)
+    trainer = make_trainer(data, LR, "synaptic")
+    u = trace(trainer, steps)[:, 0].numpy()  # (T, 2)
     s, lam = mode_basis(data["X"], data["Y"]).s, np.array([1.0, 100.0])
     a0, b0 = data["init/D1"], data["init/D2"]
     u0, c = a0 * b0, a0**2 - b0**2
@@ -113,9 +118,9 @@ def test_faithful_modes_match_the_exact_solution(data):
 def test_synaptic_and_weight_space_give_the_same_map(data):
     steps = 8000
     modes = mode_basis(data["X"], data["Y"])
-    u = run(make_trainer(data, LR, steps, 1000, "synaptic"), steps)[:, 0].numpy()
+    u = trace(make_trainer(data, LR, "synaptic"), steps)[:, 0].numpy()
     syn_maps = np.einsum("im,tm,mj->tij", modes.U, u, modes.Vh)
-    weight_maps = run(make_trainer(data, LR, steps, 1000, "weight"), steps).numpy()
+    weight_maps = trace(make_trainer(data, LR, "weight"), steps).numpy()
     np.testing.assert_allclose(weight_maps, syn_maps, rtol=0, atol=1e-10)
     assert np.abs(weight_maps[-1] - data["beta"]).max() < 1e-3  # it learned the map
 
@@ -132,25 +137,39 @@ def test_mode_trainer_equals_the_seeds_synaptic_matrices(data):
         modes.coupling,
         LR,
     )
-    maps = run(full, steps).numpy()
-    u = run(ModeTrainer(d1[None], d2[None], modes.s, modes.lam, LR, steps, 500), steps)
+    maps = trace(full, steps).numpy()
+    u = trace(ModeTrainer(d1[None], d2[None], modes.s, modes.lam, LR), steps)
     np.testing.assert_allclose(np.diagonal(maps, axis1=1, axis2=2), u[:, 0], atol=1e-12)
     np.testing.assert_allclose(maps[:, 0, 1], 0, atol=1e-12)
-    batched = ModeTrainer(d1[None], d2[None], modes.s, modes.lam, LR, steps, 500)
+    batched = ModeTrainer(d1[None], d2[None], modes.s, modes.lam, LR)
     batched.SCALAR_MAX = 0
-    torch.testing.assert_close(run(batched, steps), u, rtol=0, atol=1e-14)
+    torch.testing.assert_close(trace(batched, steps), u, rtol=0, atol=1e-14)
 
 
-def test_mode_trainer_resumes_bit_identically(data):
-    steps, every = 3000, 1000
-    whole = make_trainer(data, LR, steps, every, "synaptic")
-    run(whole, steps)
-    part = make_trainer(data, LR, steps, every, "synaptic")
-    run(part, 2000)
-    resumed = make_trainer(data, LR, steps, every, "synaptic")
+def test_mode_trainer_in_fit_resumes_bit_identically_and_matches_step(data, tmp_path):
+    whole = make_trainer(data, LR, "synaptic")
+    u = whole.run(0, 3000)["u"]
+    part = make_trainer(data, LR, "synaptic")
+    part.run(0, 2000)
+    resumed = make_trainer(data, LR, "synaptic")
     resumed.load_state_dict(part.state_dict())
-    [resumed.step(t) for t in range(2000, steps)]
+    assert torch.equal(resumed.run(2000, 3000)["u"], u[2000:])
     assert torch.equal(resumed.a, whole.a) and torch.equal(resumed.b, whole.b)
+    stepped = make_trainer(data, LR, "synaptic")
+    assert torch.equal(torch.stack([stepped.step(t)["u"] for t in range(300)]), u[:300])
+    out = fit(
+        make_trainer(data, LR, "synaptic"),
+        steps=3000,
+        snapshot_every=700,
+        out=tmp_path / "h.h5",
+        attrs=run_attrs("linear", {}, 12),
+        progress=False,
+    )
+    with History(out) as h:
+        np.testing.assert_array_equal(h.steps("metrics"), np.arange(3000))
+        np.testing.assert_array_equal(h.read("metrics", "u"), u.numpy())
+        np.testing.assert_array_equal(h.steps("params"), [0, 700, 1400, 2100, 2800, 3000])
+        np.testing.assert_array_equal(h.read("params", "a", -1), whole.a.numpy())
 
 
 def test_closed_form_risk_equals_sample_risk(data):
@@ -169,12 +188,11 @@ def test_sweep_matches_the_closed_form():
     part = sweep_chunk_config(sweep, 0)
     trainer = sweep_trainer(part)
     steps = np.arange(0, part["steps"] + 1, 10)
-    u = []
-    for t in range(part["steps"]):
-        if t % 10 == 0:
-            u.append((trainer.a * trainer.b)[:, 0].clone())
-        trainer.step(t)
-    u = torch.stack([*u, (trainer.a * trainer.b)[:, 0]]).numpy()
+    u = [(trainer.a * trainer.b)[:, 0].clone()]
+    for t in steps[:-1]:
+        trainer.run(t, t + 10)
+        u.append((trainer.a * trainer.b)[:, 0].clone())
+    u = torch.stack(u).numpy()
     s, w = np.array(part["s"]), np.array(part["scale"])
     a0, b0 = w, part["init_ratio"] * w
     target = progress_value(0.5, s=s, u0=a0 * b0)

@@ -84,7 +84,7 @@ def plot_weight_error(extract: str, pdf: str, png: str) -> None:
     synaptic-basis weights with the original-basis β)."""
     x = read_arrays(extract)
     steps, idx = x["step"], _log_steps(x["step"])
-    err = x["weight_error"].reshape(len(steps), -1)
+    err = np.square(x["map"] - x["beta"]).reshape(len(steps), -1)
     fig, ax = plt.subplots(figsize=(COLUMN * 1.4, COLUMN))
     for k in range(err.shape[1]):
         label = WEIGHT_LABELS[k] if err.shape[1] == 4 else f"weight {k + 1}"
@@ -123,7 +123,8 @@ def plot_trajectories(extract: str, pdf: str, png: str) -> None:
     """Map entries over training, in the synaptic basis (Uᵀ·W·Vhᵀ) and the original basis (W)."""
     x = read_arrays(extract)
     idx = _log_steps(x["step"], 3000)
-    syn, orig = x["map_synaptic"][idx], x["map"][idx]
+    orig = x["map"][idx]
+    syn = x["U"].T @ orig @ x["Vh"].T
     if orig.shape[1:] != (2, 2):
         raise ValueError("the trajectory panels are drawn for a 2 × 2 map")
     s_matrix = np.diag(x["s"])

@@ -123,26 +123,26 @@ class ModeTrainer:
 
         a += η·λ·b·(s − a·b);   b += η·λ·a·(s − a·b)   (a already updated)
 
-    The recursion is scalar, so per-step tensor ops would cost far more than the arithmetic: the
-    trainer runs a whole chunk, from the requested step up to the next snapshot, at once (a plain
-    float loop per mode for small runs, batched tensor ops for sweeps) and hands out the recorded
-    strengths u = a·b step by step. Its state is read only at snapshots, as `fit` does.
+    The recursion is scalar, so per-step tensor ops (and `fit`'s per-step call) would cost far more
+    than the arithmetic: `run` does a whole stretch between snapshots in one call, as a plain float
+    loop per mode for small runs and batched tensor ops for sweeps.
     """
 
     SCALAR_MAX = 8  # up to this many modes in all, a float loop per mode beats tensor ops
 
-    def __init__(self, a, b, s, lam, lr: float, steps: int, every: int, record: bool = True):
+    def __init__(self, a, b, s, lam, lr: float, record: bool = True) -> None:
         as_t = lambda v: torch.as_tensor(v, dtype=DTYPE)  # noqa: E731
         self.a, self.b = as_t(a).clone(), as_t(b).clone()  # (E, m)
         self.s, self.lam = as_t(s).expand_as(self.a), as_t(lam).expand_as(self.a)
-        self.lr, self.steps, self.every, self.record = lr, steps, every, record
-        self._start = self._end = 0
-        self._u: tuple[torch.Tensor, ...] = ()
+        self.lr, self.record = lr, record
 
-    def _advance(self, n: int) -> torch.Tensor:
-        """Run n updates; return u before each, shape (n, E, m) (empty if not recording)."""
-        if self.a.numel() <= self.SCALAR_MAX:
-            return self._advance_scalar(n)
+    def run(self, start: int, stop: int) -> dict[str, torch.Tensor]:
+        """Updates start..stop-1; metrics: the strengths u = a·b before each, (n, E, m)."""
+        n = stop - start
+        u = self._run_scalar(n) if self.a.numel() <= self.SCALAR_MAX else self._run_batched(n)
+        return {"u": u} if self.record else {}
+
+    def _run_batched(self, n: int) -> torch.Tensor:
         a, b, lr = self.a, self.b, self.lr
         lam_s = self.lam * self.s
         out = torch.empty((n, *a.shape) if self.record else (0,), dtype=DTYPE)
@@ -155,7 +155,7 @@ class ModeTrainer:
                 b.addcmul_(a, torch.addcmul(lam_s, self.lam, a * b, value=-1), value=lr)
         return out
 
-    def _advance_scalar(self, n: int) -> torch.Tensor:
+    def _run_scalar(self, n: int) -> torch.Tensor:
         lr, shape = self.lr, self.a.shape
         flat = [x.reshape(-1).tolist() for x in (self.a, self.b, self.s, self.lam)]
         columns = []
@@ -170,16 +170,10 @@ class ModeTrainer:
             columns.append(u_k)
         self.a = torch.tensor(flat[0], dtype=DTYPE).reshape(shape)
         self.b = torch.tensor(flat[1], dtype=DTYPE).reshape(shape)
-        if not self.record:
-            return torch.empty(0)
         return torch.tensor(columns, dtype=DTYPE).T.reshape(n, *shape)
 
     def step(self, step: int) -> dict[str, torch.Tensor]:
-        if not self._start <= step < self._end:  # run ahead to the next snapshot
-            stop = min((step // self.every + 1) * self.every, self.steps)
-            self._u = self._advance(stop - step).unbind(0)  # views, ~3x cheaper than indexing
-            self._start, self._end = step, stop
-        return {"u": self._u[step - self._start]} if self.record else {}
+        return {k: v[0] for k, v in self.run(step, step + 1).items()}
 
     def snapshot(self) -> dict[str, dict[str, torch.Tensor]]:
         return {"params": {"a": self.a.clone(), "b": self.b.clone()}}
@@ -189,7 +183,6 @@ class ModeTrainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.a, self.b = state["a"].clone(), state["b"].clone()
-        self._start = self._end = 0
 
 
 class WeightTrainer:
@@ -219,7 +212,7 @@ class WeightTrainer:
         self.w1, self.w2 = state["W1"].clone(), state["W2"].clone()
 
 
-def make_trainer(data: dict[str, np.ndarray], lr: float, steps: int, every: int, basis: str):
+def make_trainer(data: dict[str, np.ndarray], lr: float, basis: str):
     """The seed's initial network in `basis`: a ModeTrainer (synaptic) or WeightTrainer (weight)."""
     modes = mode_basis(data["X"], data["Y"])
     off = modes.coupling - np.diag(modes.lam)
@@ -228,7 +221,7 @@ def make_trainer(data: dict[str, np.ndarray], lr: float, steps: int, every: int,
             raise ValueError("modes do not decouple: Vh·XᵀX·Vhᵀ is not diagonal")
         m = len(modes.s)
         a, b = data["init/D1"][:m], data["init/D2"][:m]
-        return ModeTrainer(a[None], b[None], modes.s, modes.lam, lr, steps, every)
+        return ModeTrainer(a[None], b[None], modes.s, modes.lam, lr)
     if basis == "weight":
         r, d1, d2 = data["init/R"], data["init/D1"], data["init/D2"]
         w1 = r[:, : len(d1)] * d1 @ modes.Vh[: len(d1)]  # R·D1·Vh
@@ -255,7 +248,7 @@ def make_data(config: dict[str, Any], out: str) -> None:
 def train(config: dict[str, Any], data: str, out: str) -> None:
     cfg = _config(config)
     arrays = read_arrays(data)
-    trainer = make_trainer(arrays, cfg.lr, cfg.steps, cfg.snapshot_every, cfg.basis)
+    trainer = make_trainer(arrays, cfg.lr, cfg.basis)
     attrs = run_attrs(STUDY, config, cfg.seed)
     fit(trainer, steps=cfg.steps, snapshot_every=cfg.snapshot_every, out=out, attrs=attrs)
 
@@ -265,8 +258,7 @@ def sweep_trainer(chunk: dict[str, Any]) -> ModeTrainer:
     w = np.asarray(chunk["scale"], dtype=np.float64)[:, None]
     s = np.asarray(chunk["s"], dtype=np.float64)[:, None]
     a, b = w, chunk["init_ratio"] * w
-    steps, every = chunk["steps"], chunk["snapshot_every"]
-    return ModeTrainer(a, b, s, chunk["lam"], chunk["lr"], steps, every, record=False)
+    return ModeTrainer(a, b, s, chunk["lam"], chunk["lr"], record=False)
 
 
 def train_sweep(config: dict[str, Any], chunk: str, out: str) -> None:
