@@ -102,15 +102,22 @@ def plot_weight_error(extract: str, pdf: str, png: str) -> None:
 
 def _trajectory_panels(sub, weights: np.ndarray, arrows: np.ndarray, target: np.ndarray, title):
     """The seed's 2×3 grid: every pair of the four map entries, start (*) and end (x) marked.
-    Input-space arrows (rows of `arrows`) are drawn where both axes are one output row of W."""
+    Input-space arrows (rows of `arrows`) are drawn where both axes are one output row of W; the
+    seed draws them in every panel, where they mean nothing."""
     axes = sub.subplots(2, 3)
     for ax, (i, j) in zip(axes.ravel(), itertools.combinations(range(4), 2), strict=True):
         ax.plot(weights[:, i], weights[:, j], lw=1.2)
         ax.plot(weights[0, i], weights[0, j], "*", color="tab:orange", ms=9, label="start")
         ax.plot(target[i], target[j], "x", color="k", ms=7, label="target")
-        if (i, j) in ((0, 1), (2, 3)):
+        if (i, j) in ((0, 1), (2, 3)):  # each axis scaled to the panel, so arrows stay visible
+            span = np.array([np.ptp(ax.get_xlim()), np.ptp(ax.get_ylim())])
             for v in arrows:
-                ax.annotate("", xy=v, xytext=(0, 0), arrowprops={"arrowstyle": "->", "lw": 1})
+                ax.annotate(
+                    "",
+                    xy=0.4 * span * v,
+                    xytext=(0, 0),
+                    arrowprops={"arrowstyle": "->", "lw": 1, "color": "tab:red"},
+                )
         ax.set_xlabel(WEIGHT_LABELS[i])
         ax.set_ylabel(WEIGHT_LABELS[j])
         ax.locator_params(nbins=4)
