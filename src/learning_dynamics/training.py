@@ -42,8 +42,20 @@ class Trainer(Protocol):
 
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
 
-    # Optional: a trainer that never needs autograd sets `inference_only = True`, and its steps
-    # run under torch.inference_mode (less dispatch overhead per op).
+    # Optional:
+    # - `run(start, stop) -> {metric: tensor of shape (stop - start, ...)}` does updates
+    #   start..stop-1 in one call; `fit` uses it instead of `step` when a trainer defines it (for
+    #   updates too cheap to afford a Python call and a tensor per step).
+    # - `inference_only = True` for a trainer that never needs autograd: its updates then run
+    #   under torch.inference_mode (less dispatch overhead per op).
+
+
+def run_steps(trainer: Trainer, start: int, stop: int) -> dict[str, torch.Tensor]:
+    """Updates start..stop-1; each metric stacked to shape (stop - start, ...)."""
+    if hasattr(trainer, "run"):
+        return dict(trainer.run(start, stop))
+    rows = [trainer.step(s) for s in range(start, stop)]
+    return {k: torch.stack([r[k] for r in rows]) for k in rows[0]} if rows else {}
 
 
 def snapshot_steps(steps: int, every: int) -> list[int]:
@@ -141,8 +153,7 @@ def fit(
         step = start
         for stop in points:
             with inference:
-                rows = [trainer.step(s) for s in range(step, stop)]
-            metrics = {k: torch.stack([r[k] for r in rows]) for k in rows[0]} if rows else {}
+                metrics = run_steps(trainer, step, stop)
             _check_finite(step, metrics, attrs)
             if metrics:
                 writer.append("metrics", torch.arange(step, stop), metrics)

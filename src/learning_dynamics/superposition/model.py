@@ -95,15 +95,27 @@ class ToyModelTrainer:
         self.inv_f = torch.full((w_e.shape[0],), 1.0 / self.features)
         self.load_state_dict({"W_E": w_e, "W_U": w_u})
 
+    def run(self, start: int, stop: int) -> dict[str, torch.Tensor]:
+        """Epochs start..stop-1, losses written into one preallocated buffer."""
+        losses = torch.empty(stop - start, self.w_e.shape[0])
+        for row in losses:
+            self._update(row)
+        return {"loss": losses}
+
     def step(self, step: int) -> dict[str, torch.Tensor]:
+        loss = torch.empty(self.w_e.shape[0])
+        self._update(loss)
+        return {"loss": loss}
+
+    def _update(self, loss: torch.Tensor) -> None:
+        """One SGD step; writes each member's loss (before the step) into `loss`."""
         f = self.features
         grad = torch.bmm(self.w_u, self.w_e).clamp_min_(0)  # ReLU(M): the outputs
         diag = grad.diagonal(dim1=1, dim2=2)
         # f²·loss = ‖ReLU(M) − I‖² = ‖ReLU(M)‖² − 2·tr ReLU(M) + f: one pass over the big buffer
         norm = torch.linalg.vector_norm(grad, dim=(1, 2))
-        loss = torch.addcmul(
-            torch.add(self.inv_f, diag.sum(1), alpha=-2 / f**2), norm, norm, value=1 / f**2
-        )
+        base = torch.add(self.inv_f, diag.sum(1), alpha=-2 / f**2)
+        torch.addcmul(base, norm, norm, value=1 / f**2, out=loss)
         diag.sub_(diag.sign())  # now grad = dL/dM up to the factor 2/f²
         alpha = -self.lr * 2 / f**2
         if self.tied:
@@ -117,7 +129,6 @@ class ToyModelTrainer:
             grad_u_t = torch.bmm(self.w_e, grad.transpose(1, 2))
             self.w_e.baddbmm_(self.w_u_t, grad, alpha=alpha)
             self.w_u_t.add_(grad_u_t, alpha=alpha)
-        return {"loss": loss}
 
     def weights(self) -> dict[str, torch.Tensor]:
         """Copies of W_E and W_U (the live tensors change in place at every step)."""

@@ -1,0 +1,41 @@
+# Two commands for a fresh clone:  `make paper` (set up, build every figure) and `make test`.
+# Both are idempotent: the environment is (re)built only when pyproject.toml changes.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CORES  ?= all
+
+.PHONY: setup paper quick test bench report lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, pinned: this exact version is a local CPU wheel here (no CUDA download)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(STAMP)                      ## create .venv with everything installed
+
+paper: setup                         ## every figure of the default (paper) config
+	$(BIN)/snakemake --cores $(CORES)
+
+quick: setup                         ## every figure at the small budgets of config/quick.yaml
+	$(BIN)/snakemake --cores $(CORES) --configfile config/quick.yaml
+
+test: setup                          ## the test suite (quick budgets, a few minutes)
+	$(BIN)/pytest
+
+bench: setup                         ## benchmarks: the project against seed-style loops
+	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+report: setup                        ## HTML report of the figures built so far
+	$(BIN)/snakemake --report results/report.html
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+clean:                               ## remove outputs (keeps .venv)
+	rm -rf results .snakemake

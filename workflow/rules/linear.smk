@@ -1,0 +1,156 @@
+# Linear study (seed 003): stage-wise learning of singular modes against the exact solution.
+
+from learning_dynamics.linear import run_config as linear_run_config, sweep_chunks
+from learning_dynamics.linear.runs import data_config as linear_data_config
+
+LN = config["linear"]
+LN_DIR = f"{RESULTS}/linear"
+
+
+rule linear_data:
+    output:
+        f"{LN_DIR}/data.h5",
+    params:
+        config=as_json(linear_data_config(LN)),
+    log:
+        f"{LOGS}/linear/data.log",
+    shell:
+        "{LD} linear make_data --config {params.config:q} --out {output} > {log} 2>&1"
+
+
+rule linear_train:
+    input:
+        data=rules.linear_data.output[0],
+    output:
+        f"{LN_DIR}/{{run}}/history.h5",
+    wildcard_constraints:
+        run="main",
+    params:
+        config=lambda w: as_json(linear_run_config(LN, w.run)),
+    log:
+        f"{LOGS}/linear/train_{{run}}.log",
+    benchmark:
+        f"{BENCH}/linear/train_{{run}}.tsv"
+    threads: 1
+    shell:
+        "{LD} linear train --config {params.config:q} --data {input.data}"
+        " --out {output} --threads {threads} > {log} 2>&1"
+
+
+rule linear_extract:
+    input:
+        history=f"{LN_DIR}/{{run}}/history.h5",
+        data=rules.linear_data.output[0],
+    output:
+        f"{LN_DIR}/{{run}}/extract.h5",
+    log:
+        f"{LOGS}/linear/extract_{{run}}.log",
+    shell:
+        "{LD} linear extract --history {input.history} --data {input.data} --out {output}"
+        " > {log} 2>&1"
+
+
+rule linear_analyse:
+    input:
+        f"{LN_DIR}/{{run}}/extract.h5",
+    output:
+        summary=f"{LN_DIR}/{{run}}/summary.json",
+        modes=f"{LN_DIR}/{{run}}/modes.csv",
+    params:
+        config=as_json(LN["analysis"]),
+    log:
+        f"{LOGS}/linear/analyse_{{run}}.log",
+    shell:
+        "{LD} linear analyse --config {params.config:q} --extract {input}"
+        " --summary {output.summary} --modes {output.modes} > {log} 2>&1"
+
+
+rule linear_sweep_train:
+    output:
+        f"{LN_DIR}/sweep/chunk{{chunk}}/history.h5",
+    wildcard_constraints:
+        chunk="[0-9]+",
+    params:
+        config=as_json(LN["sweep"]),
+    log:
+        f"{LOGS}/linear/sweep_train_{{chunk}}.log",
+    benchmark:
+        f"{BENCH}/linear/sweep_train_{{chunk}}.tsv"
+    threads: 1
+    shell:
+        "{LD} linear train_sweep --config {params.config:q} --chunk {wildcards.chunk}"
+        " --out {output} --threads {threads} > {log} 2>&1"
+
+
+rule linear_sweep_analyse:
+    input:
+        expand(f"{LN_DIR}/sweep/chunk{{chunk}}/history.h5", chunk=sweep_chunks(LN["sweep"])),
+    output:
+        table=f"{LN_DIR}/sweep/times.csv",
+        summary=f"{LN_DIR}/sweep/summary.json",
+    params:
+        config=as_json(LN["analysis"]),
+    log:
+        f"{LOGS}/linear/sweep_analyse.log",
+    shell:
+        "{LD} linear analyse_sweep --config {params.config:q} --histories {input}"
+        " --table {output.table} --summary {output.summary} > {log} 2>&1"
+
+
+rule linear_modes:
+    input:
+        extract=f"{LN_DIR}/main/extract.h5",
+        modes=f"{LN_DIR}/main/modes.csv",
+    output:
+        **figure("linear_modes"),
+    log:
+        f"{LOGS}/figures/linear_modes.log",
+    shell:
+        "{LD} linear plot_modes --extract {input.extract} --modes {input.modes}"
+        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+
+
+rule linear_loss:
+    input:
+        f"{LN_DIR}/main/extract.h5",
+    output:
+        **figure("linear_loss"),
+    log:
+        f"{LOGS}/figures/linear_loss.log",
+    shell:
+        "{LD} linear plot_loss --extract {input} --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+
+
+rule linear_weight_error:
+    input:
+        f"{LN_DIR}/main/extract.h5",
+    output:
+        **figure("linear_weight_error"),
+    log:
+        f"{LOGS}/figures/linear_weight_error.log",
+    shell:
+        "{LD} linear plot_weight_error --extract {input} --pdf {output.pdf} --png {output.png}"
+        " > {log} 2>&1"
+
+
+rule linear_trajectories:
+    input:
+        f"{LN_DIR}/main/extract.h5",
+    output:
+        **figure("linear_trajectories"),
+    log:
+        f"{LOGS}/figures/linear_trajectories.log",
+    shell:
+        "{LD} linear plot_trajectories --extract {input} --pdf {output.pdf} --png {output.png}"
+        " > {log} 2>&1"
+
+
+rule linear_sweep:
+    input:
+        f"{LN_DIR}/sweep/times.csv",
+    output:
+        **figure("linear_sweep"),
+    log:
+        f"{LOGS}/figures/linear_sweep.log",
+    shell:
+        "{LD} linear plot_sweep --table {input} --pdf {output.pdf} --png {output.png} > {log} 2>&1"
