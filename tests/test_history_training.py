@@ -80,10 +80,10 @@ class CrashingTrainer(ToyModelTrainer):
 
     crash_at = 1750
 
-    def step(self, step):
-        if step == self.crash_at:
+    def run(self, start, stop):
+        if start <= self.crash_at < stop:
             raise Crash
-        return super().step(step)
+        return super().run(start, stop)
 
 
 def test_interrupted_run_resumes_to_identical_numbers(tmp_path):
