@@ -104,21 +104,17 @@ def test_interrupted_run_resumes_to_identical_numbers(tmp_path):
     assert not (tmp_path / "history.h5.ckpt").exists()
 
 
+def train_cli_args(tmp_path, **overrides) -> list[str]:
+    """Arguments of the `superposition train` verb (without --out), its data made first."""
+    data = tmp_path / "data.h5"
+    run_cli("superposition", "make_data", "--features", "50", "--out", str(data))
+    config = {**CONFIG, "tied": False, "seeds": [42], **overrides}
+    return ["superposition", "train", "--config", json.dumps(config), "--data", str(data)]
+
+
 def test_sigkilled_training_process_resumes_to_identical_numbers(tmp_path):
     """A real `kill -9` of the train verb mid-run, then the same command again."""
-    (tmp_path / "data.h5").unlink(missing_ok=True)
-    run_cli("superposition", "make_data", "--features", "50", "--out", str(tmp_path / "data.h5"))
-    config = {**CONFIG, "epochs": 30000, "tied": False, "seeds": [3]}
-    args = [
-        "superposition",
-        "train",
-        "--config",
-        json.dumps(config),
-        "--data",
-        str(tmp_path / "data.h5"),
-        "--threads",
-        "1",
-    ]
+    args = train_cli_args(tmp_path, epochs=30000, seeds=[3])
     env = {**os.environ, "LD_CHECKPOINT_SECONDS": "0"}
     out = tmp_path / "killed.h5"
     proc = subprocess.Popen(
@@ -164,18 +160,7 @@ def test_divergence_stops_the_run_with_a_clear_error(tmp_path):
 
 
 def test_divergence_through_the_command_line(tmp_path):
-    run_cli("superposition", "make_data", "--features", "50", "--out", str(tmp_path / "data.h5"))
-    config = {**CONFIG, "lr": 1e6, "tied": False, "seeds": [42]}
-    result = run_cli(
-        "superposition",
-        "train",
-        "--config",
-        json.dumps(config),
-        "--data",
-        str(tmp_path / "data.h5"),
-        "--out",
-        str(tmp_path / "h.h5"),
-        check=False,
-    )
+    args = train_cli_args(tmp_path, lr=1e6)
+    result = run_cli(*args, "--out", str(tmp_path / "h.h5"), check=False)
     assert result.returncode != 0
     assert "DivergenceError: training diverged" in result.stderr
