@@ -86,3 +86,19 @@ def test_quick_workflow_builds_every_superposition_figure(tmp_path):
         "superposition_analyse": 1,
         "superposition_loss": 1,
     }
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    import tomllib
+
+    import yaml
+
+    def name(spec: str) -> str:
+        return re.split(r"[<>=!~ \[]", spec.strip(), maxsplit=1)[0].lower()
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {name(d) for d in project["dependencies"] + project["optional-dependencies"]["dev"]}
+    conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    listed = {name(d) for d in conda if isinstance(d, str)} - {"python", "pip"}
+    listed |= {name(d) for d in next(d["pip"] for d in conda if isinstance(d, dict))} - {"-e"}
+    assert listed == wanted
