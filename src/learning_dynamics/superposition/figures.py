@@ -33,6 +33,11 @@ def _reference_lines(ax: plt.Axes, features: int) -> None:
     )
 
 
+def _stride(n: int, points: int = 5000) -> int:
+    """Plot every k-th epoch: a curve needs no more than `points` points (keeps PDFs small)."""
+    return max(1, n // points)
+
+
 def _snapshot_indices(steps: np.ndarray, epochs: Sequence[int]) -> list[int]:
     """Index of the last snapshot at or before each requested epoch (duplicates dropped)."""
     idx = [int(np.searchsorted(steps, e, side="right") - 1) for e in epochs]
@@ -69,7 +74,14 @@ def plot_loss(extract: str, plateaus: str, pdf: str, png: str) -> None:
     x = read_arrays(extract)
     features = x["self_weight"].shape[-1]
     fig, ax = plt.subplots(figsize=(2 * COLUMN, 0.7 * 2 * COLUMN))
-    ax.plot(x["loss/step"], x["loss/value"][:, 0], color="tab:blue", lw=1.2, label="training loss")
+    stride = _stride(len(x["loss/step"]))
+    ax.plot(
+        x["loss/step"][::stride],
+        x["loss/value"][::stride, 0],
+        color="tab:blue",
+        lw=1.2,
+        label="training loss",
+    )
     for row in pd.read_csv(plateaus).itertuples():
         colour = "0.9" if row.final else "tab:orange"
         ax.axvspan(row.start, row.end, color=colour, alpha=0.3, lw=0)
@@ -155,7 +167,9 @@ def plot_products(
         axes[0, c].set_title(f"epoch {steps[i]}")
     axes[0, 0].set_ylabel("$W_U W_E$")
     axes[1, 0].set_ylabel("ReLU($W_U W_E$)")
-    fig.colorbar(image, ax=axes, shrink=0.8, label="entry of $W_U W_E$")
+    bar = fig.colorbar(image, ax=axes, shrink=0.8, label="entry of $W_U W_E$")
+    bar.set_ticks([norm.vmin, norm.vmin / 2, 0.0, norm.vmax / 2, norm.vmax])
+    bar.ax.yaxis.set_major_formatter("{x:.2f}")
     save_figure(fig, pdf, png)
 
     fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.2))
@@ -185,7 +199,10 @@ def plot_tied(extract: str, history: str, pdf: str, png: str) -> None:
     fig, (ax, geo) = plt.subplots(
         1, 2, figsize=(2 * COLUMN, 0.55 * 2 * COLUMN), gridspec_kw={"width_ratios": [1.6, 1]}
     )
-    ax.plot(x["loss/step"], x["loss/value"][:, 0], lw=1.2, label="tied training loss")
+    stride = _stride(len(x["loss/step"]))
+    ax.plot(
+        x["loss/step"][::stride], x["loss/value"][::stride, 0], lw=1.2, label="tied training loss"
+    )
     _reference_lines(ax, features)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -215,20 +232,24 @@ def plot_ensemble(extract: str, members: str, pdf: str, png: str) -> None:
     steps, loss = x["loss/step"], x["loss/value"]
     features = x["self_weight"].shape[-1]
     fig, axes = plt.subplots(
-        1, 3, figsize=(3 * COLUMN, 0.9 * COLUMN), gridspec_kw={"width_ratios": [1.6, 1, 1]}
+        1,
+        3,
+        figsize=(3 * COLUMN, 1.0 * COLUMN),
+        gridspec_kw={"width_ratios": [1.6, 1, 1]},
+        layout="constrained",
     )
-    q25, median, q75 = np.quantile(loss, [0.25, 0.5, 0.75], axis=1)
+    stride = _stride(len(steps))
+    q25, median, q75 = np.quantile(loss[::stride], [0.25, 0.5, 0.75], axis=1)
     band = axes[0]
-    band.fill_between(steps, q25, q75, color="tab:blue", alpha=0.3, lw=0, label="IQR")
-    band.plot(steps, median, color="tab:blue", lw=1.2, label=f"median of {loss.shape[1]} seeds")
-    for k in np.flatnonzero(table["pentagon_plateau_then_drop"].to_numpy()):
-        band.plot(
-            steps,
-            loss[:, k],
-            lw=0.8,
-            alpha=0.9,
-            label=f"seed {table.seed[k]}: pentagon plateau, then drop",
-        )
+    band.fill_between(steps[::stride], q25, q75, color="tab:blue", alpha=0.3, lw=0, label="IQR")
+    band.plot(
+        steps[::stride], median, color="tab:blue", lw=1.2, label=f"median of {loss.shape[1]} seeds"
+    )
+    jumpers = np.flatnonzero(table["pentagon_plateau_then_drop"].to_numpy())
+    seeds = ", ".join(str(table.seed[k]) for k in jumpers)
+    for n, k in enumerate(jumpers):
+        label = None if n else f"pentagon plateau, then drop (seeds {seeds})"
+        band.plot(steps[::stride], loss[::stride, k], color="tab:orange", lw=0.7, label=label)
     _reference_lines(band, features)
     band.set_yscale("log")
     band.set_xlabel("epoch")
