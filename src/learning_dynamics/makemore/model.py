@@ -198,6 +198,17 @@ def init_running(cfg: RunConfig) -> dict[str, torch.Tensor]:
     }
 
 
+def flat_views(template: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One flat buffer and a view of it per tensor (same names and shapes), so that an SGD
+    update over every parameter is a single op."""
+    flat = torch.zeros(sum(v.numel() for v in template.values()))
+    views, offset = {}, 0
+    for name, value in template.items():
+        views[name] = flat[offset : offset + value.numel()].view(value.shape)
+        offset += value.numel()
+    return flat, views
+
+
 @torch.inference_mode()
 def forward(
     cfg: RunConfig,
@@ -213,24 +224,26 @@ def forward(
     h = p["C"][x].view(len(x), -1)
     cache = []
     for layer in range(1, cfg.depth + 1):
-        pre = h @ p[f"W{layer}"]
         xhat = std = None
         if cfg.batchnorm:
-            if train:
-                mean, var = pre.mean(0), pre.var(0)
+            pre = h @ p[f"W{layer}"]
+            if train:  # (torch.var over dim 0 takes a slow path: 6x the time of this)
+                mean = pre.mean(0)
+                xhat = pre - mean
+                var = (xhat * xhat).sum(0).div_(len(x) - 1)  # unbiased, as the seed's x.var(0)
                 if running is not None:
-                    m = cfg.momentum
-                    running[f"mean{layer}"].mul_(1 - m).add_(mean, alpha=m)
-                    running[f"var{layer}"].mul_(1 - m).add_(var, alpha=m)
+                    running[f"mean{layer}"].lerp_(mean, cfg.momentum)
+                    running[f"var{layer}"].lerp_(var, cfg.momentum)
             else:
                 mean, var = running[f"mean{layer}"], running[f"var{layer}"]
-            std = (var + cfg.eps).sqrt()
-            xhat = (pre - mean) / std
-            pre = p[f"gain{layer}"] * xhat + p[f"beta{layer}"]
+                xhat = pre - mean
+            std = (var + cfg.eps).sqrt_()
+            xhat.div_(std)
+            pre = torch.addcmul(p[f"beta{layer}"], p[f"gain{layer}"], xhat)
         else:
-            pre = pre + p[f"b{layer}"]
-        cache.append((h, xhat, std, h := torch.tanh(pre)))
-    return h @ p["W_out"] + p["b_out"], cache
+            pre = torch.addmm(p[f"b{layer}"], h, p[f"W{layer}"])
+        cache.append((h, xhat, std, h := pre.tanh_()))
+    return torch.addmm(p["b_out"], h, p["W_out"]), cache
 
 
 @torch.inference_mode()
@@ -241,32 +254,36 @@ def backward(
     y: torch.Tensor,
     logits: torch.Tensor,
     cache: list[tuple[torch.Tensor, ...]],
+    g: dict[str, torch.Tensor] | None = None,
 ) -> tuple[dict[str, torch.Tensor], list[torch.Tensor]]:
-    """Gradients of the mean cross-entropy w.r.t. every parameter, and w.r.t. every tanh output
-    (the activation gradients the seed tries to read through `retain_grad`)."""
+    """Gradients of the mean cross-entropy w.r.t. every parameter (written into `g` if given),
+    and w.r.t. every tanh output (the activation gradients the seed reads via `retain_grad`)."""
     n = len(y)
+    g = {k: torch.empty_like(v) for k, v in p.items()} if g is None else g
     d = logits.softmax(1)
     d[torch.arange(n), y] -= 1
-    d /= n
-    h = cache[-1][3]
-    g = {"W_out": h.T @ d, "b_out": d.sum(0)}
+    d /= n  # dL/dlogits
+    torch.mm(cache[-1][3].T, d, out=g["W_out"])
+    torch.sum(d, 0, out=g["b_out"])
     dh = d @ p["W_out"].T
     act_grads = []
     for layer in range(cfg.depth, 0, -1):
         h_in, xhat, std, t = cache[layer - 1]
         act_grads.append(dh)
-        dpre = dh * (1 - t * t)
+        dpre = torch.ops.aten.tanh_backward(dh, t)
         if cfg.batchnorm:
-            g[f"gain{layer}"] = (dpre * xhat).sum(0)
-            g[f"beta{layer}"] = dpre.sum(0)
-            dx = dpre * p[f"gain{layer}"]
-            # BatchNorm with the unbiased variance: dL/dpre = (dx̂ − mean dx̂ − x̂·Σ(dx̂·x̂)/(n−1))/σ
-            dpre = (dx - dx.mean(0) - xhat * ((dx * xhat).sum(0) / (n - 1))) / std
+            gain, dgain, dbeta = p[f"gain{layer}"], g[f"gain{layer}"], g[f"beta{layer}"]
+            torch.sum(dpre * xhat, 0, out=dgain)
+            torch.sum(dpre, 0, out=dbeta)
+            # BatchNorm with the unbiased variance σ² = Σ(x − μ)²/(n − 1):
+            # dL/dx = γ/σ · (dL/dy − Σ dL/dy / n − x̂ · Σ(dL/dy · x̂) / (n − 1))
+            dpre = torch.addcmul(dpre - dbeta / n, xhat, dgain, value=-1 / (n - 1))
+            dpre *= gain / std
         else:
-            g[f"b{layer}"] = dpre.sum(0)
-        g[f"W{layer}"] = h_in.T @ dpre
+            torch.sum(dpre, 0, out=g[f"b{layer}"])
+        torch.mm(h_in.T, dpre, out=g[f"W{layer}"])
         dh = dpre @ p[f"W{layer}"].T
-    g["C"] = torch.zeros_like(p["C"]).index_add_(0, x.view(-1), dh.view(-1, cfg.emb_dim))
+    g["C"].zero_().index_add_(0, x.view(-1), dh.view(-1, cfg.emb_dim))
     return g, act_grads[::-1]
 
 
@@ -317,7 +334,10 @@ class MakemoreTrainer:
     def __init__(self, cfg: RunConfig, x: torch.Tensor, y: torch.Tensor) -> None:
         self.cfg, self.x, self.y = cfg, x, y
         generator = torch.Generator().manual_seed(cfg.seed)  # == torch.manual_seed(42) stream
-        self.p = init_params(cfg, generator)
+        init = init_params(cfg, generator)
+        self.flat, self.p = flat_views(init)  # parameters: views of one flat buffer
+        self.flat_grad, self.grad = flat_views(init)
+        self.flat.copy_(torch.cat([v.flatten() for v in init.values()]))
         self.running = init_running(cfg)
         self.sampler = BatchSampler(cfg.sampler, len(y), cfg.batch_size, generator)
         self.next_step = 0  # the update the next snapshot describes
@@ -331,10 +351,8 @@ class MakemoreTrainer:
         x, y = self.x[idx], self.y[idx]
         logits, cache = forward(self.cfg, self.p, x, self.running)
         loss = F.cross_entropy(logits, y)
-        grads, _ = backward(self.cfg, self.p, x, y, logits, cache)
-        lr = self.lr(step)
-        for name, value in self.p.items():
-            value.sub_(lr * grads[name])
+        backward(self.cfg, self.p, x, y, logits, cache, self.grad)
+        self.flat.sub_(self.lr(step) * self.flat_grad)  # the seed's p.data -= lr * p.grad
         self.next_step = step + 1
         return {"loss": loss}
 
@@ -392,7 +410,8 @@ class MakemoreTrainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.p = {k: v.clone() for k, v in state["params"].items()}
+        for k, v in state["params"].items():
+            self.p[k].copy_(v)
         self.running = {k: v.clone() for k, v in state["running"].items()}
         self.sampler.load_state_dict(state["sampler"])
         self.next_step = int(state["next_step"])
