@@ -76,6 +76,7 @@ def _grid(
     for ax in axes[-1]:
         ax.set_xlabel(xlabel)
     fig.suptitle(title)
+    fig.tight_layout()
     save_figure(fig, pdf, png)
 
 
@@ -152,21 +153,21 @@ def plot_update_ratio(extract: str | list[str], pdf: str, png: str) -> None:
     )
     for ax, path in zip(axes[0], paths, strict=True):
         x = read_arrays(path)
+        others = True
         for k, name in enumerate(n.decode() for n in x["param_names"]):
-            weight = name == "C" or name.startswith("W")
-            ax.plot(
-                x["step"],
-                x["update_data_log10"][:, k],
-                lw=1.2 if weight else 0.7,
-                ls="-" if weight else ":",
-                label=name,
-            )
+            if name == "C" or name.startswith("W"):
+                ax.plot(x["step"], x["update_data_log10"][:, k], lw=1.2, label=name)
+            else:  # gains and biases: grey, one legend entry
+                label = "gains, biases" if others else None
+                ax.plot(x["step"], x["update_data_log10"][:, k], lw=0.6, color="0.7", label=label)
+                others = False
         ax.axhline(-3, color="k", lw=1, label="guide: 1e-3")
         ax.set_title(_title(x), fontsize=9)
         ax.set_xlabel("step")
         ax.legend(fontsize=6, ncol=2)
     axes[0, 0].set_ylabel("log10 update:data")
-    fig.suptitle("Update size relative to parameter size (dotted: gains, biases)")
+    fig.suptitle("Update size relative to parameter size, lr·std(grad)/std(param)")
+    fig.tight_layout()
     save_figure(fig, pdf, png)
 
 
