@@ -99,8 +99,9 @@ class Flatten:
         return []
 
 
-def seed_style(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[float, list[float]]:
-    """The seed's notebook loop; returns seconds and the losses printed every 1000 steps."""
+def seed_style(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[float, float, list[float]]:
+    """The seed's notebook loop; returns wall and CPU seconds and the losses printed every 1000
+    steps."""
     torch.manual_seed(42)
     layers = [Embedding(27, 10), Flatten(), Linear(30, 200, bias=False), BatchNorm1d(200)]
     layers += [Tanh(), Linear(200, 27)]
@@ -110,7 +111,7 @@ def seed_style(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[float, lis
     for p in params:
         p.requires_grad = True
     printed, log_losses = [], []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(steps):
         idx = torch.randperm(len(y))[:32]
         out = x[idx]
@@ -126,13 +127,13 @@ def seed_style(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[float, lis
         if i % 1000 == 0:
             printed.append(round(loss.item(), 4))
         log_losses.append(loss.log10().item())
-    return time.perf_counter() - start, printed
+    return time.perf_counter() - start, time.process_time() - cpu, printed
 
 
-def project(x: torch.Tensor, y: torch.Tensor, steps: int, sampler: str) -> float:
+def project(x: torch.Tensor, y: torch.Tensor, steps: int, sampler: str) -> tuple[float, float]:
     cfg = RunConfig(steps=steps, sampler=sampler)
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fit(
             MakemoreTrainer(cfg, x, y),
             steps=steps,
@@ -141,7 +142,7 @@ def project(x: torch.Tensor, y: torch.Tensor, steps: int, sampler: str) -> float
             attrs=run_attrs("makemore", dataclasses.asdict(cfg), cfg.seed),
             progress=False,
         )
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -154,17 +155,18 @@ def main() -> None:
     x, y = build_dataset(read_words(ROOT / "data" / "names.txt"))["train"]
 
     ref_steps = args.reference_steps
-    seconds, printed = seed_style(x, y, ref_steps)
-    reference = seconds * STEPS / ref_steps
-    print(f"seed-style loop: {seconds:.2f} s for {ref_steps} steps, printed losses {printed[:3]}")
-    print(f"  -> {reference:.0f} s for {STEPS} steps ({1e3 * seconds / ref_steps:.3f} ms/step)")
+    wall, cpu, printed = seed_style(x, y, ref_steps)
+    ref = (wall * STEPS / ref_steps, cpu * STEPS / ref_steps)
+    print(f"seed-style loop, {ref_steps} steps, printed losses {printed[:3]}")
+    print(f"  {STEPS} steps (extrapolated): {ref[0]:.0f} s wall, {ref[1]:.0f} s CPU")
     steps = 20000 if args.quick else STEPS
     for sampler in ("randperm", "randint"):
-        seconds = project(x, y, steps, sampler) * STEPS / steps
+        wall, cpu = (t * STEPS / steps for t in project(x, y, steps, sampler))
         print(
-            f"project, sampler={sampler:8s}, histories every 1000 steps: {seconds:.1f} s for "
-            f"{STEPS} steps ({1e3 * seconds / STEPS:.3f} ms/step) -> {reference / seconds:.1f}x"
+            f"project, sampler={sampler}, histories every 1000 steps, {STEPS} steps"
             + (" (extrapolated from 20000)" if args.quick else "")
+            + f": {wall:.0f} s wall ({ref[0] / wall:.1f}x faster), "
+            f"{cpu:.0f} s CPU ({ref[1] / cpu:.1f}x faster)"
         )
 
 
