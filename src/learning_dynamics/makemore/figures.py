@@ -9,6 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from ..history import read_arrays
 from ..plotting import COLUMN, save_figure
@@ -21,6 +22,11 @@ def _list(value: str | list[str]) -> list[str]:
 def _title(x: dict) -> str:
     bn = "BatchNorm" if bool(x["batchnorm"]) else "no BatchNorm"
     return f"{int(x['depth'])} hidden layer{'s' if int(x['depth']) > 1 else ''}, {bn}"
+
+
+def _steps_axis(ax: plt.Axes) -> None:
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v else "0"))
+    ax.set_xlabel("step")
 
 
 def _density(counts: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +48,7 @@ def plot_loss(extract: str, losses: str, pdf: str, png: str) -> None:
     drop = int(x["lr_drop"])
     if drop < int(x["steps"]):
         ax.axvline(drop, color="tab:red", ls="--", lw=1, label=f"lr 0.1 → 0.01 at step {drop}")
-    ax.set_xlabel("step")
+    _steps_axis(ax)
     ax.set_ylabel("log10 training loss (minibatch)")
     ax.set_title(f"Training loss, {_title(x)}")
     ax.legend()
@@ -163,7 +169,7 @@ def plot_update_ratio(extract: str | list[str], pdf: str, png: str) -> None:
                 others = False
         ax.axhline(-3, color="k", lw=1, label="guide: 1e-3")
         ax.set_title(_title(x), fontsize=9)
-        ax.set_xlabel("step")
+        _steps_axis(ax)
         ax.legend(fontsize=6, ncol=2)
     axes[0, 0].set_ylabel("log10 update:data")
     fig.suptitle("Update size relative to parameter size, lr·std(grad)/std(param)")
