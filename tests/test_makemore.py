@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 from conftest import ROOT, load_config, snakemake
 
+from learning_dynamics.history import read_arrays, run_attrs
 from learning_dynamics.makemore import run_config
-from learning_dynamics.makemore.analysis import block_means
+from learning_dynamics.makemore.analysis import block_means, extract, final_model
 from learning_dynamics.makemore.model import (
     BatchSampler,
     MakemoreTrainer,
@@ -25,6 +26,7 @@ from learning_dynamics.makemore.model import (
     sample_names,
 )
 from learning_dynamics.makemore.runs import RunConfig
+from learning_dynamics.training import fit
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +178,22 @@ def test_quick_workflow_dry_runs(tmp_path):
         str(ROOT / "config" / "quick.yaml"),
     )
     assert "makemore_train" in result.stdout and "makemore_update_ratio" in result.stdout
+
+
+@pytest.mark.parametrize("batchnorm", [True, False])
+def test_history_extract_and_final_model(data, tmp_path, batchnorm):
+    cfg = RunConfig(depth=2, hidden=20, batchnorm=batchnorm, steps=25, history_every=10)
+    trainer = MakemoreTrainer(cfg, *data["train"])
+    attrs = run_attrs("makemore", dataclasses.asdict(cfg), cfg.seed)
+    fit(trainer, steps=25, snapshot_every=10, out=tmp_path / "h.h5", attrs=attrs, progress=False)
+    extract(str(tmp_path / "h.h5"), str(tmp_path / "x.h5"))
+    x = read_arrays(tmp_path / "x.h5")
+    assert x["step"].tolist() == [0, 10, 20, 25]
+    assert x["activations/hist"].shape == (4, 2, cfg.bins)
+    assert x["update_data_log10"].shape == (4, len(trainer.p))
+    assert np.isfinite(x["update_data_log10"][1:]).all()
+    assert x["loss/block_log10_mean"].shape == (1,)
+    _, p, running = final_model(str(tmp_path / "h.h5"))
+    for name in p:
+        assert torch.equal(p[name], trainer.p[name]), name
+    assert running.keys() == trainer.running.keys()

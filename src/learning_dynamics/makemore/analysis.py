@@ -11,7 +11,16 @@ import torch
 
 from ..history import History, read_arrays, write_arrays
 from ..io import write_csv, write_json
-from .model import LECTURE_LOSS, SPLITS, STUDY, load_split, param_names, sample_names, split_loss
+from .model import (
+    LECTURE_LOSS,
+    SPLITS,
+    STUDY,
+    init_running,
+    load_split,
+    param_names,
+    sample_names,
+    split_loss,
+)
 from .runs import RunConfig
 
 LOSS_BLOCK = 1000  # steps averaged per point of the loss curve (the seed's view(-1, 1000))
@@ -67,7 +76,7 @@ def final_model(history: str) -> tuple[RunConfig, dict[str, torch.Tensor], dict[
     with History(history) as h:
         cfg = RunConfig(**h.config)
         p = {k: torch.from_numpy(h.read("params", k, -1)) for k in param_names(cfg)}
-        running = {k: torch.from_numpy(h.read("running", k, -1)) for k in h.names("running")}
+        running = {k: torch.from_numpy(h.read("running", k, -1)) for k in init_running(cfg)}
     return cfg, p, running
 
 

@@ -147,6 +147,7 @@ def plot_weight_grads(extract: str | list[str], pdf: str, png: str) -> None:
             label = f"{name}: std {x['weight_grads/w_std'][row, k]:.1e}, grad:data {ratio:.1e}"
             ax.plot(centres, density, lw=1, label=label)
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
+        ax.set_yscale("log")  # W_out's gradients are ~30x wider than the others' at init
 
     _grid(_list(extract), draw, "Weight gradients", pdf, png, "dL/dW", "density")
 
