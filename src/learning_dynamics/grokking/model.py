@@ -142,9 +142,16 @@ def init_params(
     return params
 
 
+def tanh_backward(grad: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """dL/dz from dL/dh for h = tanh(z): grad·(1 - h²), in place on `grad`, two passes."""
+    return grad.addcmul_(grad * h, h, value=-1)
+
+
 class BatchedAdam:
-    """Adam (weight_decay 0) or AdamW (decoupled decay) for batched parameters (E, ...), each
-    member with its own lr and weight decay; the arithmetic follows torch.optim.Adam/AdamW."""
+    """Adam / AdamW for batched parameters (E, ...), each member with its own lr and weight
+    decay (weight decay 0 is plain Adam). One call per member of the kernel behind
+    torch.optim.AdamW(fused=True) on that member's slices: one pass over p, g, m, v, where the
+    same update written with broadcast tensor ops takes ~10 passes (7x slower at E = 100)."""
 
     def __init__(
         self,
@@ -155,32 +162,39 @@ class BatchedAdam:
         eps: float = 1e-8,
     ) -> None:
         self.params, self.betas, self.eps = params, betas, eps
-        self.lr = lr.float()  # (E,)
-        self.decay = None if weight_decay is None else 1 - self.lr * weight_decay.float()
+        self.lr = [float(x) for x in lr]
+        wd = torch.zeros(len(self.lr)) if weight_decay is None else weight_decay
+        self.wd = [float(x) for x in wd]
         self.m = [torch.zeros_like(p) for p in params]
         self.v = [torch.zeros_like(p) for p in params]
         self.t = 0
 
     def step(self, grads: list[torch.Tensor]) -> None:
         self.t += 1
-        b1, b2 = self.betas
-        step_size = self.lr / (1 - b1**self.t)  # (E,)
-        bc2_sqrt = (1 - b2**self.t) ** 0.5
-        for p, g, m, v in zip(self.params, grads, self.m, self.v, strict=True):
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            if self.decay is not None:
-                p.mul_(self.decay.view(shape))
-            m.lerp_(g, 1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
-            denom = (v.sqrt() / bc2_sqrt).add_(self.eps)
-            p.sub_(m / denom * step_size.view(shape))
+        steps = [torch.tensor(float(self.t))] * len(self.params)
+        for e, (lr, wd) in enumerate(zip(self.lr, self.wd, strict=True)):
+            torch._fused_adamw_(
+                [p[e] for p in self.params],
+                [g[e] for g in grads],
+                [m[e] for m in self.m],
+                [v[e] for v in self.v],
+                [],
+                steps,
+                lr=lr,
+                beta1=self.betas[0],
+                beta2=self.betas[1],
+                weight_decay=wd,
+                eps=self.eps,
+                amsgrad=False,
+                maximize=False,
+            )
 
     def state_dict(self) -> dict[str, Any]:
         return {"m": [m.clone() for m in self.m], "v": [v.clone() for v in self.v], "t": self.t}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.m = [m.clone() for m in state["m"]]
-        self.v = [v.clone() for v in state["v"]]
+        for mine, saved in zip(self.m + self.v, state["m"] + state["v"], strict=True):
+            mine.copy_(saved)
         self.t = int(state["t"])
 
 
@@ -248,8 +262,8 @@ class GrokkingTrainer:
         err = out - self.labels
         metrics = self.metrics(out, err)
         g_out = err * self.grad_scale  # (E, N, d_out)
-        g_z2 = torch.bmm(g_out, p["W3"].transpose(1, 2)).mul_(1 - h2.square())
-        g_z1 = torch.bmm(g_z2, p["W2"].transpose(1, 2)).mul_(1 - h1.square())
+        g_z2 = tanh_backward(torch.bmm(g_out, p["W3"].transpose(1, 2)), h2)
+        g_z1 = tanh_backward(torch.bmm(g_z2, p["W2"].transpose(1, 2)), h1)
         grads = [
             torch.bmm(a.transpose(1, 2), g_z1),  # W1
             g_z1.sum(1),
