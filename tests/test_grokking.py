@@ -4,12 +4,12 @@ and a small phase diagram."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from conftest import ROOT, snakemake
 
 from learning_dynamics.grokking.analysis import PHASES, member_table, phase
+from learning_dynamics.grokking.figures import plot_phases
 from learning_dynamics.grokking.model import (
     build_trainer,
     make_data,
@@ -167,7 +167,12 @@ def test_small_phase_diagram_has_every_cell_filled_and_labelled(tmp_path, quick_
     assert set(table.phase) <= set(PHASES) and table.phase.nunique() >= 2
     # Delay is defined exactly where both times are.
     assert (table.delay.notna() == (table.t_train.notna() & table.t_test.notna())).all()
-    assert isinstance(table, pd.DataFrame)
+    # The figure draws from the tables alone (this grid relabelled stands in for the wd grid).
+    table.to_csv(tmp_path / "lr.csv", index=False)
+    table.assign(dec_wd=table.rep_lr).to_csv(tmp_path / "wd.csv", index=False)
+    csv = [str(tmp_path / f"{name}.csv") for name in ("lr", "wd")]
+    plot_phases(*csv, str(tmp_path / "phases.pdf"), str(tmp_path / "phases.png"))
+    assert (tmp_path / "phases.png").stat().st_size > 10_000
 
 
 def test_quick_workflow_dry_runs(tmp_path):
