@@ -168,16 +168,29 @@ class BatchedAdam:
         self.m = [torch.zeros_like(p) for p in params]
         self.v = [torch.zeros_like(p) for p in params]
         self.t = 0
+        self._views()
+
+    def _views(self) -> None:
+        """Per-member views (member e: its slice of every tensor), made once: the kernel updates
+        them in place, so they stay valid as long as the batched tensors do."""
+        split = [torch.unbind(x) for x in (self.params, self.m, self.v) for x in x]
+        n = len(self.params)
+        self.member_views = [
+            tuple([t[e] for t in split[k * n : (k + 1) * n]] for k in range(3))
+            for e in range(len(self.lr))
+        ]
 
     def step(self, grads: list[torch.Tensor]) -> None:
         self.t += 1
         steps = [torch.tensor(float(self.t))] * len(self.params)
+        member_grads = list(zip(*[torch.unbind(g) for g in grads], strict=True))
         for e, (lr, wd) in enumerate(zip(self.lr, self.wd, strict=True)):
+            params, m, v = self.member_views[e]
             torch._fused_adamw_(
-                [p[e] for p in self.params],
-                [g[e] for g in grads],
-                [m[e] for m in self.m],
-                [v[e] for v in self.v],
+                params,
+                list(member_grads[e]),
+                m,
+                v,
                 [],
                 steps,
                 lr=lr,
