@@ -189,3 +189,14 @@ def test_quick_workflow_dry_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "grokking_train" in result.stdout
+
+
+def test_sweep_jobs_cover_the_grid_once(quick_config):
+    study = {**quick_config["grokking"], "fraction": {**quick_config["grokking"]["fraction"]}}
+    for n_jobs in (1, 2, 4):
+        study["fraction"]["jobs"] = n_jobs
+        parts = [run_config(study, "fraction", k) for k in range(jobs(study, "fraction"))]
+        members = [m for c in parts for m in zip(c["seeds"], c["train_nums"], strict=True)]
+        sizes, seeds = study["fraction"]["train_nums"], study["fraction"]["count"]
+        assert len(parts) == n_jobs and all(len(c["seeds"]) > 0 for c in parts)
+        assert sorted(members) == sorted((s, n) for n in sizes for s in range(seeds))

@@ -112,8 +112,8 @@ def run_config(study: dict[str, Any], run: str, job: int = 0) -> dict[str, Any]:
     n_jobs = jobs(study, run)
     if not 0 <= job < n_jobs:
         raise ValueError(f"run {run!r} has {n_jobs} jobs; got job {job}")
-    size = -(-len(members) // n_jobs)
-    chunk = members[job * size : (job + 1) * size]
+    n = len(members)  # balanced contiguous chunks: none is empty
+    chunk = members[job * n // n_jobs : (job + 1) * n // n_jobs]
     steps = study["sweep_steps"] if run in SWEEPS else study["steps"]
     every = study["sweep_snapshot_every"] if run in SWEEPS else study["snapshot_every"]
     shared = {k: study[k] for k in SHARED_KEYS if k not in ("steps", "snapshot_every")}
