@@ -11,14 +11,6 @@ GK_DIR = f"{RESULTS}/grokking"
 GK_RUNS = "default|swapped|lr|wd|fraction"
 
 
-def grokking_config(w):
-    return grokking_run_config(GK, w.run, int(w.job))
-
-
-def grokking_extracts(run):
-    return [f"{GK_DIR}/{run}/job{k}/extract.h5" for k in range(grokking_jobs(GK, run))]
-
-
 rule grokking_data:
     output:
         f"{GK_DIR}/{{run}}/job{{job}}/data.h5",
@@ -26,7 +18,9 @@ rule grokking_data:
         run=GK_RUNS,
         job=r"\d+",
     params:
-        config=lambda w: as_json(grokking_data_config(grokking_config(w))),
+        config=lambda w: as_json(
+            grokking_data_config(grokking_run_config(GK, w.run, int(w.job)))
+        ),
     log:
         f"{LOGS}/grokking/data_{{run}}_{{job}}.log",
     shell:
@@ -42,7 +36,7 @@ rule grokking_train:
         run=GK_RUNS,
         job=r"\d+",
     params:
-        config=lambda w: as_json(grokking_config(w)),
+        config=lambda w: as_json(grokking_run_config(GK, w.run, int(w.job))),
     log:
         f"{LOGS}/grokking/train_{{run}}_{{job}}.log",
     benchmark:
@@ -69,7 +63,9 @@ rule grokking_extract:
 
 rule grokking_analyse:
     input:
-        lambda w: grokking_extracts(w.run),
+        lambda w: [
+            f"{GK_DIR}/{w.run}/job{k}/extract.h5" for k in range(grokking_jobs(GK, w.run))
+        ],
     output:
         summary=f"{GK_DIR}/{{run}}/summary.json",
         members=f"{GK_DIR}/{{run}}/members.csv",
