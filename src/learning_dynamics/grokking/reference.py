@@ -38,9 +38,13 @@ def seed_style_run(
     for _ in range(steps):
         opt_rep.zero_grad()
         opt_dec.zero_grad()
-        pred = decoder(rep[ij[:, 0]] + rep[ij[:, 1]])
-        loss = torch.mean((pred[train_id] - y[target[train_id]]) ** 2)
-        nearest = torch.cdist(pred.detach(), y).argmin(1) == target
+        # As the seed: separate decoder passes over the training and the test pairs.
+        pred_train = decoder(rep[ij[train_id, 0]] + rep[ij[train_id, 1]])
+        pred_test = decoder(rep[ij[test_id, 0]] + rep[ij[test_id, 1]])
+        loss = torch.mean((pred_train - y[target[train_id]]) ** 2)
+        pred = torch.zeros(len(ij), y.shape[1])
+        pred[train_id], pred[test_id] = pred_train.detach(), pred_test.detach()
+        nearest = torch.cdist(pred, y).argmin(1) == target
         scaled = rep.detach() / rep.detach().std(dim=0)
         good = 0
         for (i, j), (m, n) in quads:  # the seed's per-step Python loop
