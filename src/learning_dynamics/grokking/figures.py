@@ -87,7 +87,7 @@ def _grid(table: pd.DataFrame, rows: str, cols: str, value: str) -> tuple:
 
 
 def _axis_labels(ax: plt.Axes, rows: np.ndarray, cols: np.ndarray, ylabel: str) -> None:
-    ax.set_xticks(range(len(cols)), [f"{c:.0e}" for c in cols], rotation=90, fontsize=6)
+    ax.set_xticks(range(len(cols)), [f"{c:.2g}" for c in cols], rotation=90, fontsize=6)
     ax.set_yticks(range(len(rows)), [f"{r:.2g}" for r in rows], fontsize=6)
     ax.set_xlabel("decoder learning rate")
     ax.set_ylabel(ylabel)
