@@ -1,0 +1,23 @@
+"""Grokking study (seed 004, Liu et al. 2022): representation quality, grokking times and the
+learning-rate phase diagrams of addition learned through a trainable 1-D representation.
+
+Modules: `runs` (run and sweep-job configs), `model` (data, RQI, batched model and trainer;
+data and train verbs), `analysis` (extract and analyse verbs), `figures` (one plot verb per
+figure), `reference` (the seed-style single run, for tests and the benchmark).
+"""
+
+from .runs import RunConfig, run_config
+
+# DAG verb -> "module:function", imported only when the verb runs (keeps the workflow fast).
+VERBS = {
+    "make_data": "model:make_data",
+    "train": "model:train",
+    "extract": "analysis:extract",
+    "analyse": "analysis:analyse",
+    "plot_curves": "figures:plot_curves",
+    "plot_representation": "figures:plot_representation",
+    "plot_phases": "figures:plot_phases",
+    "plot_fraction": "figures:plot_fraction",
+}
+
+__all__ = ["VERBS", "RunConfig", "run_config"]
