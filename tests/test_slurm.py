@@ -21,7 +21,6 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-
 from conftest import ROOT, snakemake
 
 DAEMONS = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo")
@@ -48,7 +47,7 @@ pytestmark = [
 # Two training jobs (superposition main, linear main): both figures need every kind of rule.
 TARGETS = ("superposition_loss", "linear_loss")
 # Small requests so the jobs fit any test machine; they reach sbatch (checked below).
-TEST_RESOURCES = {"resources": {"train": {"gpu": 1, "cpus_per_gpu": 1, "mem_mb": 500, "runtime": 9}}}
+TEST_RESOURCES = {"resources": {"train": dict(gpu=1, cpus_per_gpu=1, mem_mb=500, runtime=9)}}
 
 
 def _free_port() -> int:
@@ -73,7 +72,8 @@ class Cluster:
         bin_dir = root / "bin"
         bin_dir.mkdir()
         srun = bin_dir / "srun"
-        srun.write_text(f'#!/bin/sh\nSLURM_CONF={root}/slurm.conf exec {shutil.which("srun")} "$@"\n')
+        real = shutil.which("srun")
+        srun.write_text(f'#!/bin/sh\nSLURM_CONF={root}/slurm.conf exec {real} "$@"\n')
         srun.chmod(0o755)
         self.env = {
             **os.environ,
@@ -90,7 +90,7 @@ class Cluster:
         (r / "munge.key").write_bytes(os.urandom(1024))
         (r / "munge.key").chmod(0o400)
         cpus = os.cpu_count() or 1
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+        memory = int(0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20)
         (r / "slurm.conf").write_text(
             f"""ClusterName=ldtest
 SlurmctldHost={self.host}(127.0.0.1)
@@ -120,7 +120,7 @@ SlurmctldLogFile={r}/log/slurmctld.log
 SlurmdLogFile={r}/log/slurmd.log
 MailProg=/bin/true
 GresTypes=gpu
-NodeName={self.host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={int(memory * 0.8)} Gres=gpu:2 State=UNKNOWN
+NodeName={self.host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} Gres=gpu:2 State=UNKNOWN
 PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """
         )
