@@ -44,7 +44,8 @@ TRAIN_RESOURCES = {
     "gpu": _TR["gpu"],
     "mem_mb": _TR["mem_mb"],
     "runtime": _TR["runtime"],
-    **({"cpus_per_gpu": _TR["cpus_per_gpu"]} if _TR["gpu"] else {"cpus_per_task": _TR["cpus_per_gpu"]}),
+    # without GPUs (gpu: 0) the same number of cores, asked per task
+    ("cpus_per_gpu" if _TR["gpu"] else "cpus_per_task"): _TR["cpus_per_gpu"],
 }
 
 
