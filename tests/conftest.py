@@ -39,7 +39,9 @@ def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subproce
     )
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run the workflow in `workdir` (results land there, not in the checkout)."""
     exe = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or "snakemake"
     return subprocess.run(
@@ -47,4 +49,5 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
         capture_output=True,
         text=True,
         check=check,
+        env={**os.environ, **(env or {})},
     )

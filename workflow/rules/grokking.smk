@@ -42,6 +42,8 @@ rule grokking_train:
     benchmark:
         f"{BENCH}/grokking/train_{{run}}_{{job}}.tsv"
     threads: 1
+    resources:
+        **TRAIN_RESOURCES,
     shell:
         "{LD} grokking train --config {params.config:q} --data {input.data}"
         " --out {output} --threads {threads} > {log} 2>&1"

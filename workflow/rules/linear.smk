@@ -32,6 +32,8 @@ rule linear_train:
     benchmark:
         f"{BENCH}/linear/train_{{run}}.tsv"
     threads: 1
+    resources:
+        **TRAIN_RESOURCES,
     shell:
         "{LD} linear train --config {params.config:q} --data {input.data}"
         " --out {output} --threads {threads} > {log} 2>&1"
@@ -77,6 +79,8 @@ rule linear_sweep_train:
     benchmark:
         f"{BENCH}/linear/sweep_train_{{chunk}}.tsv"
     threads: 1
+    resources:
+        **TRAIN_RESOURCES,
     shell:
         "{LD} linear train_sweep --config {params.config:q} --chunk {wildcards.chunk}"
         " --out {output} --threads {threads} > {log} 2>&1"

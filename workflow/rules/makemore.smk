@@ -37,6 +37,8 @@ rule makemore_train:
     benchmark:
         f"{BENCH}/makemore/train_{{run}}.tsv"
     threads: 1
+    resources:
+        **TRAIN_RESOURCES,
     shell:
         "{LD} makemore train --config {params.config:q} --data {input.data}"
         " --out {output} --threads {threads} > {log} 2>&1"

@@ -31,6 +31,8 @@ rule superposition_train:
     benchmark:
         f"{BENCH}/superposition/train_{{run}}.tsv"
     threads: 1
+    resources:
+        **TRAIN_RESOURCES,
     shell:
         "{LD} superposition train --config {params.config:q} --data {input.data}"
         " --out {output} --threads {threads} > {log} 2>&1"

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from scipy.stats import ortho_group
 
+from ..devices import training_device
 from ..history import read_arrays, run_attrs, write_arrays
 from ..seeding import seed_everything
 from ..training import fit
@@ -130,8 +131,8 @@ class ModeTrainer:
 
     SCALAR_MAX = 8  # up to this many modes in all, a float loop per mode beats tensor ops
 
-    def __init__(self, a, b, s, lam, lr: float, record: bool = True) -> None:
-        as_t = lambda v: torch.as_tensor(v, dtype=DTYPE)  # noqa: E731
+    def __init__(self, a, b, s, lam, lr: float, record: bool = True, device=None) -> None:
+        as_t = lambda v: torch.as_tensor(v, dtype=DTYPE, device=device)  # noqa: E731
         self.a, self.b = as_t(a).clone(), as_t(b).clone()  # (E, m)
         self.s, self.lam = as_t(s).expand_as(self.a), as_t(lam).expand_as(self.a)
         self.lr, self.record = lr, record
@@ -145,7 +146,7 @@ class ModeTrainer:
     def _run_batched(self, n: int) -> torch.Tensor:
         a, b, lr = self.a, self.b, self.lr
         lam_s = self.lam * self.s
-        out = torch.empty((n, *a.shape) if self.record else (0,), dtype=DTYPE)
+        out = torch.empty((n, *a.shape) if self.record else (0,), dtype=DTYPE, device=a.device)
         with torch.inference_mode():
             for i in range(n):
                 u = a * b
@@ -168,9 +169,9 @@ class ModeTrainer:
                 b += lr * a * (ls - lam * a * b)
             flat[0][k], flat[1][k] = a, b
             columns.append(u_k)
-        self.a = torch.tensor(flat[0], dtype=DTYPE).reshape(shape)
-        self.b = torch.tensor(flat[1], dtype=DTYPE).reshape(shape)
-        return torch.tensor(columns, dtype=DTYPE).T.reshape(n, *shape)
+        as_t = lambda v: torch.tensor(v, dtype=DTYPE, device=self.a.device)  # noqa: E731
+        self.a, self.b = as_t(flat[0]).reshape(shape), as_t(flat[1]).reshape(shape)
+        return as_t(columns).T.reshape(n, *shape)
 
     def step(self, step: int) -> dict[str, torch.Tensor]:
         return {k: v[0] for k, v in self.run(step, step + 1).items()}
@@ -182,7 +183,7 @@ class ModeTrainer:
         return {"a": self.a.clone(), "b": self.b.clone()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.a, self.b = state["a"].clone(), state["b"].clone()
+        self.a, self.b = (state[k].to(self.s.device, copy=True) for k in "ab")
 
 
 class WeightTrainer:
@@ -190,8 +191,8 @@ class WeightTrainer:
     ½·SSE is G = M − W2·W1·C with M = YᵀX, C = XᵀX in weight space (M = diag(s)·Λ, C = Λ in the
     synaptic basis). Same update order as `ModeTrainer`."""
 
-    def __init__(self, w1, w2, m, c, lr: float) -> None:
-        as_t = lambda v: torch.as_tensor(v, dtype=DTYPE).clone()  # noqa: E731
+    def __init__(self, w1, w2, m, c, lr: float, device=None) -> None:
+        as_t = lambda v: torch.as_tensor(v, dtype=DTYPE, device=device).clone()  # noqa: E731
         self.w1, self.w2, self.m, self.c, self.lr = as_t(w1), as_t(w2), as_t(m), as_t(c), lr
 
     @torch.inference_mode()
@@ -209,10 +210,10 @@ class WeightTrainer:
         return {"W1": self.w1.clone(), "W2": self.w2.clone()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.w1, self.w2 = state["W1"].clone(), state["W2"].clone()
+        self.w1, self.w2 = (state[k].to(self.m.device, copy=True) for k in ("W1", "W2"))
 
 
-def make_trainer(data: dict[str, np.ndarray], lr: float, basis: str):
+def make_trainer(data: dict[str, np.ndarray], lr: float, basis: str, device=None):
     """The seed's initial network in `basis`: a ModeTrainer (synaptic) or WeightTrainer (weight)."""
     modes = mode_basis(data["X"], data["Y"])
     off = modes.coupling - np.diag(modes.lam)
@@ -221,13 +222,13 @@ def make_trainer(data: dict[str, np.ndarray], lr: float, basis: str):
             raise ValueError("modes do not decouple: Vh·XᵀX·Vhᵀ is not diagonal")
         m = len(modes.s)
         a, b = data["init/D1"][:m], data["init/D2"][:m]
-        return ModeTrainer(a[None], b[None], modes.s, modes.lam, lr)
+        return ModeTrainer(a[None], b[None], modes.s, modes.lam, lr, device=device)
     if basis == "weight":
         r, d1, d2 = data["init/R"], data["init/D1"], data["init/D2"]
         w1 = r[:, : len(d1)] * d1 @ modes.Vh[: len(d1)]  # R·D1·Vh
         w2 = modes.U[:, : len(d2)] @ (d2[:, None] * r[:, : len(d2)].T)  # U·D2·Rᵀ
         x, y = data["X"], data["Y"]
-        return WeightTrainer(w1, w2, y.T @ x, x.T @ x, lr)
+        return WeightTrainer(w1, w2, y.T @ x, x.T @ x, lr, device=device)
     raise ValueError(f"unknown basis {basis!r}; choose synaptic or weight")
 
 
@@ -248,22 +249,22 @@ def make_data(config: dict[str, Any], out: str) -> None:
 def train(config: dict[str, Any], data: str, out: str) -> None:
     cfg = _config(config)
     arrays = read_arrays(data)
-    trainer = make_trainer(arrays, cfg.lr, cfg.basis)
+    trainer = make_trainer(arrays, cfg.lr, cfg.basis, training_device())
     attrs = run_attrs(STUDY, config, cfg.seed)
     fit(trainer, steps=cfg.steps, snapshot_every=cfg.snapshot_every, out=out, attrs=attrs)
 
 
-def sweep_trainer(chunk: dict[str, Any]) -> ModeTrainer:
+def sweep_trainer(chunk: dict[str, Any], device=None) -> ModeTrainer:
     """One mode per grid point (s, scale w): a0 = w, b0 = init_ratio·w, λ = lam; one batch."""
     w = np.asarray(chunk["scale"], dtype=np.float64)[:, None]
     s = np.asarray(chunk["s"], dtype=np.float64)[:, None]
     a, b = w, chunk["init_ratio"] * w
-    return ModeTrainer(a, b, s, chunk["lam"], chunk["lr"], record=False)
+    return ModeTrainer(a, b, s, chunk["lam"], chunk["lr"], record=False, device=device)
 
 
 def train_sweep(config: dict[str, Any], chunk: str, out: str) -> None:
     """Train grid chunk `chunk` of the sweep (`config` is the study's `sweep` block)."""
     part = sweep_chunk_config(config, int(chunk))
-    trainer = sweep_trainer(part)
+    trainer = sweep_trainer(part, training_device())
     attrs = run_attrs(STUDY, part, 0)
     fit(trainer, steps=part["steps"], snapshot_every=part["snapshot_every"], out=out, attrs=attrs)

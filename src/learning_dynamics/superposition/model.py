@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..devices import training_device
 from ..history import read_arrays, run_attrs, write_arrays
 from ..training import fit
 from .runs import RunConfig
@@ -92,18 +93,19 @@ class ToyModelTrainer:
     def __init__(self, w_e: torch.Tensor, w_u: torch.Tensor | None, lr: float, tied: bool) -> None:
         self.lr, self.tied = lr, tied
         self.features = w_e.shape[-1]
-        self.inv_f = torch.full((w_e.shape[0],), 1.0 / self.features)
+        self.device = w_e.device  # state and buffers live where the initial weights were put
+        self.inv_f = torch.full((w_e.shape[0],), 1.0 / self.features, device=self.device)
         self.load_state_dict({"W_E": w_e, "W_U": w_u})
 
     def run(self, start: int, stop: int) -> dict[str, torch.Tensor]:
         """Epochs start..stop-1, losses written into one preallocated buffer."""
-        losses = torch.empty(stop - start, self.w_e.shape[0])
+        losses = torch.empty(stop - start, self.w_e.shape[0], device=self.device)
         for row in losses:
             self._update(row)
         return {"loss": losses}
 
     def step(self, step: int) -> dict[str, torch.Tensor]:
-        loss = torch.empty(self.w_e.shape[0])
+        loss = torch.empty(self.w_e.shape[0], device=self.device)
         self._update(loss)
         return {"loss": loss}
 
@@ -142,8 +144,9 @@ class ToyModelTrainer:
         return self.weights()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.w_e = state["W_E"].clone()  # (E, hidden, features)
-        self.w_u = self.w_e.transpose(1, 2) if self.tied else state["W_U"].clone()  # (E, f, hidden)
+        own = lambda name: state[name].to(self.device, copy=True)  # noqa: E731
+        self.w_e = own("W_E")  # (E, hidden, features)
+        self.w_u = self.w_e.transpose(1, 2) if self.tied else own("W_U")  # (E, f, hidden)
         self.w_u_t = self.w_u.transpose(1, 2)  # a view: follows the in-place updates
 
 
@@ -161,7 +164,8 @@ def train(config: dict[str, Any], data: str, out: str) -> None:
     inputs = read_arrays(data)["inputs"]
     if not np.array_equal(inputs, np.eye(cfg.features)):
         raise ValueError(f"{data}: expected the {cfg.features} one-hot vectors as the full batch")
-    w_e, w_u = init_weights(cfg.seeds, cfg.features, cfg.hidden)
+    device = training_device()
+    w_e, w_u = (w.to(device) for w in init_weights(cfg.seeds, cfg.features, cfg.hidden))
     trainer = ToyModelTrainer(w_e, w_u, cfg.lr, cfg.tied)
     attrs = run_attrs(STUDY, config, list(cfg.seeds))
     fit(trainer, steps=cfg.epochs, snapshot_every=cfg.snapshot_every, out=out, attrs=attrs)

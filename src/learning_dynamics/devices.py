@@ -1,0 +1,80 @@
+"""Where training runs: `LD_DEVICE=auto|cpu|cuda` (default auto: CUDA when present, else CPU).
+
+Snakemake counts GPUs (`--resources gpu=N`) but does not say which one a job may use, so on a
+machine with several GPUs each training process claims one itself before CUDA starts: GPU slot i
+is an exclusive `flock` on `<LD_GPU_LOCK_DIR>/gpu<i>.lock`, held for the life of the process (the
+kernel drops it when the process ends, crashes included), and the process then sees only that GPU
+through `CUDA_VISIBLE_DEVICES`. Where `CUDA_VISIBLE_DEVICES` is already set (SLURM sets it for a
+`--gpus` job, or the user did) it is respected as is.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+log = logging.getLogger(__name__)
+
+CHOICES = ("auto", "cpu", "cuda")
+_held: list = []  # open lock files: the claim lasts as long as the process
+
+
+def gpu_count() -> int:
+    """GPUs on this machine, counted without starting CUDA (`LD_GPUS` overrides, e.g. in tests)."""
+    if os.environ.get("LD_GPUS"):
+        return int(os.environ["LD_GPUS"])
+    if shutil.which("nvidia-smi") is None:
+        return 0
+    out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
+    return sum(line.startswith("GPU ") for line in out.stdout.splitlines())
+
+
+def claim_gpu(poll_s: float = 0.5) -> str | None:
+    """Hold a free GPU slot and make it the only visible GPU; its index, or None if not needed."""
+    if "CUDA_VISIBLE_DEVICES" in os.environ or _held:
+        return os.environ.get("CUDA_VISIBLE_DEVICES")
+    n = gpu_count()
+    if n == 0:
+        return None
+    lock_dir = Path(os.environ.get("LD_GPU_LOCK_DIR") or Path(tempfile.gettempdir(), "ld-gpus"))
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    waited = False
+    while True:
+        for i in range(n):
+            handle = open(lock_dir / f"gpu{i}.lock", "w")  # noqa: SIM115 (held until exit)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            _held.append(handle)
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(i)
+            log.info("claimed GPU %d of %d (lock %s)", i, n, handle.name)
+            return str(i)
+        if not waited:  # more jobs than GPUs: `--resources gpu=N` was larger than N
+            log.warning("all %d GPUs busy; waiting for one (use --resources gpu=%d)", n, n)
+            waited = True
+        time.sleep(poll_s)
+
+
+def training_device() -> torch.device:
+    """The device a training verb puts its tensors on, from `LD_DEVICE` (auto|cpu|cuda)."""
+    choice = os.environ.get("LD_DEVICE", "auto").lower()
+    if choice not in CHOICES:
+        raise ValueError(f"LD_DEVICE={choice!r}; choose from {CHOICES}")
+    if choice == "cpu":
+        return torch.device("cpu")
+    claim_gpu()  # before torch.cuda is asked anything: CUDA reads CUDA_VISIBLE_DEVICES once
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if choice == "cuda":
+        raise RuntimeError("LD_DEVICE=cuda but torch sees no CUDA device")
+    return torch.device("cpu")
