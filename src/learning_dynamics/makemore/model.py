@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..devices import training_device
 from ..history import read_arrays, run_attrs, write_arrays
 from ..training import fit
 from .runs import RunConfig
@@ -107,17 +108,24 @@ def _first_of_permutation(z: np.ndarray) -> np.ndarray:
 
 class BatchSampler:
     """Minibatch indices, a block of steps at a time. `randperm` gives exactly the seed's
-    `torch.randperm(n, generator=g)[:batch]` for every step; `randint` i.i.d. indices from g."""
+    `torch.randperm(n, generator=g)[:batch]` for every step; `randint` i.i.d. indices from g.
+    The draws stay on the CPU (g and MT19937); each block of indices then moves to `device`."""
 
     def __init__(
-        self, kind: str, n: int, batch: int, generator: torch.Generator, block: int = 1000
+        self,
+        kind: str,
+        n: int,
+        batch: int,
+        generator: torch.Generator,
+        block: int = 1000,
+        device: torch.device | str = "cpu",
     ) -> None:
         if kind not in ("randperm", "randint"):
             raise ValueError(f"unknown sampler {kind!r}; choose randperm or randint")
         self.kind, self.n, self.batch, self.block = kind, n, batch, block
-        self.generator = generator
+        self.generator, self.device = generator, torch.device(device)
         self.bits = _mt19937_from_torch(generator) if kind == "randperm" else None
-        self.indices = torch.empty(0, batch, dtype=torch.int64)
+        self.indices = torch.empty(0, batch, dtype=torch.int64, device=self.device)
         self.start = 0
 
     def __call__(self, step: int) -> torch.Tensor:
@@ -125,7 +133,7 @@ class BatchSampler:
         if not self.start <= step < self.start + len(self.indices):
             if step != self.start + len(self.indices):
                 raise ValueError(f"sampler asked for step {step} after block at {self.start}")
-            self.start, self.indices = step, self._draw(self.block)
+            self.start, self.indices = step, self._draw(self.block).to(self.device)
         return self.indices[step - self.start]
 
     def _draw(self, rows: int) -> torch.Tensor:
@@ -147,7 +155,8 @@ class BatchSampler:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.indices, self.start = state["indices"].clone(), int(state["start"])
+        self.indices = state["indices"].to(self.device, copy=True)
+        self.start = int(state["start"])
         self.generator.set_state(state["torch"])
         if self.bits is not None:
             key = state["mt_key"].numpy().astype(np.uint32)
@@ -187,10 +196,10 @@ def init_params(cfg: RunConfig, generator: torch.Generator) -> dict[str, torch.T
     return p
 
 
-def init_running(cfg: RunConfig) -> dict[str, torch.Tensor]:
+def init_running(cfg: RunConfig, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
     if not cfg.batchnorm:
         return {}
-    ones, zeros = torch.ones(cfg.hidden), torch.zeros(cfg.hidden)
+    ones, zeros = torch.ones(cfg.hidden, device=device), torch.zeros(cfg.hidden, device=device)
     return {
         k: v.clone()
         for i in range(1, cfg.depth + 1)
@@ -198,10 +207,12 @@ def init_running(cfg: RunConfig) -> dict[str, torch.Tensor]:
     }
 
 
-def flat_views(template: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """One flat buffer and a view of it per tensor (same names and shapes), so that an SGD
-    update over every parameter is a single op."""
-    flat = torch.zeros(sum(v.numel() for v in template.values()))
+def flat_views(
+    template: dict[str, torch.Tensor], device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One flat buffer on `device` and a view of it per tensor (same names and shapes), so that
+    an SGD update over every parameter is a single op."""
+    flat = torch.zeros(sum(v.numel() for v in template.values()), device=device)
     views, offset = {}, 0
     for name, value in template.items():
         views[name] = flat[offset : offset + value.numel()].view(value.shape)
@@ -261,7 +272,7 @@ def backward(
     n = len(y)
     g = {k: torch.empty_like(v) for k, v in p.items()} if g is None else g
     d = logits.softmax(1)
-    d[torch.arange(n), y] -= 1
+    d[torch.arange(n, device=d.device), y] -= 1
     d /= n  # dL/dlogits
     torch.mm(cache[-1][3].T, d, out=g["W_out"])
     torch.sum(d, 0, out=g["b_out"])
@@ -329,17 +340,23 @@ def sample_names(
 
 class MakemoreTrainer:
     """SGD on minibatches of (context, next character), the seed's loop without its per-step
-    host syncs; `snapshot` adds parameter copies and the statistics of the coming update."""
+    host syncs; `snapshot` adds parameter copies and the statistics of the coming update.
+
+    Everything lives on the device of the data `x`, `y`; the random draws (initialisation and
+    minibatch indices) stay on the CPU generator, so every device sees the same stream."""
 
     def __init__(self, cfg: RunConfig, x: torch.Tensor, y: torch.Tensor) -> None:
         self.cfg, self.x, self.y = cfg, x, y
+        self.device = x.device  # state and buffers live where the data was put
         generator = torch.Generator().manual_seed(cfg.seed)  # == torch.manual_seed(42) stream
         init = init_params(cfg, generator)
-        self.flat, self.p = flat_views(init)  # parameters: views of one flat buffer
-        self.flat_grad, self.grad = flat_views(init)
+        self.flat, self.p = flat_views(init, self.device)  # parameters: views of one flat buffer
+        self.flat_grad, self.grad = flat_views(init, self.device)
         self.flat.copy_(torch.cat([v.flatten() for v in init.values()]))
-        self.running = init_running(cfg)
-        self.sampler = BatchSampler(cfg.sampler, len(y), cfg.batch_size, generator)
+        self.running = init_running(cfg, self.device)
+        self.sampler = BatchSampler(
+            cfg.sampler, len(y), cfg.batch_size, generator, device=self.device
+        )
         self.next_step = 0  # the update the next snapshot describes
 
     def lr(self, step: int) -> float:
@@ -385,7 +402,7 @@ class MakemoreTrainer:
             "mean": torch.stack([v.mean() for v in g]),
             "grad_std": torch.stack([v.std() for v in g]),
             "param_std": torch.stack([self.p[k].std() for k in names]),
-            "lr": torch.tensor(self.lr(step)),
+            "lr": torch.tensor(self.lr(step), device=self.device),
             **{
                 f"w_{k}": v
                 for k, v in _summary([grads[w].flatten() for w in weights], bins).items()
@@ -397,7 +414,7 @@ class MakemoreTrainer:
         running = {k: v.clone() for k, v in self.running.items()}
         return {
             "params": {k: v.clone() for k, v in self.p.items()},
-            "running": running or {"none": torch.zeros(())},
+            "running": running or {"none": torch.zeros((), device=self.device)},
             **self.statistics(self.next_step),
         }
 
@@ -412,7 +429,7 @@ class MakemoreTrainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for k, v in state["params"].items():
             self.p[k].copy_(v)
-        self.running = {k: v.clone() for k, v in state["running"].items()}
+        self.running = {k: v.to(self.device, copy=True) for k, v in state["running"].items()}
         self.sampler.load_state_dict(state["sampler"])
         self.next_step = int(state["next_step"])
 
@@ -449,7 +466,8 @@ def load_split(data: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 def train(config: dict[str, Any], data: str, out: str) -> None:
     cfg = RunConfig(**config)
-    x, y = load_split(data, "train")
+    device = training_device()
+    x, y = (t.to(device) for t in load_split(data, "train"))
     trainer = MakemoreTrainer(cfg, x, y)
     attrs = run_attrs(STUDY, dataclasses.asdict(cfg), cfg.seed)
     fit(trainer, steps=cfg.steps, snapshot_every=cfg.history_every, out=out, attrs=attrs)
