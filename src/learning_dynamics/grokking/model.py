@@ -12,6 +12,9 @@ batched model: weights (E, in, out), forward and backward written out by hand (t
 way), and Adam/AdamW with per-member lr and weight decay (`BatchedAdam`). Every member sees all
 pairs; a per-member mask picks its training pairs, so training sets of any size share shapes.
 `tests/test_grokking.py` checks a member against the seed-style nn.Module + torch.optim run.
+
+Training runs on `training_device()`: initial values are drawn on the CPU as the seed draws them
+and then moved, and data, optimiser state and metric buffers live where the parameters are.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..devices import training_device
 from ..history import read_arrays, run_attrs, write_arrays
 from ..training import fit
 from .runs import RunConfig, data_config
@@ -168,6 +172,9 @@ class BatchedAdam:
         self.m = [torch.zeros_like(p) for p in params]
         self.v = [torch.zeros_like(p) for p in params]
         self.t = 0
+        # The kernel reads the step count from a tensor on the parameters' device; it is set in
+        # place each step (no host-to-device copy, so no sync) and shared by all tensors.
+        self._step = torch.zeros((), device=params[0].device)
         self._views()
 
     def _views(self) -> None:
@@ -182,7 +189,7 @@ class BatchedAdam:
 
     def step(self, grads: list[torch.Tensor]) -> None:
         self.t += 1
-        steps = [torch.tensor(float(self.t))] * len(self.params)
+        steps = [self._step.fill_(self.t)] * len(self.params)
         member_grads = list(zip(*[torch.unbind(g) for g in grads], strict=True))
         for e, (lr, wd) in enumerate(zip(self.lr, self.wd, strict=True)):
             params, m, v = self.member_views[e]
@@ -207,7 +214,7 @@ class BatchedAdam:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for mine, saved in zip(self.m + self.v, state["m"] + state["v"], strict=True):
-            mine.copy_(saved)
+            mine.copy_(saved)  # onto the parameters' device, wherever the checkpoint was
         self.t = int(state["t"])
 
 
@@ -227,24 +234,26 @@ class GrokkingTrainer:
         rqi_eps: float = 0.01,
     ) -> None:
         self.p = {k: v.clone() for k, v in params.items()}
-        ij = torch.from_numpy(data["pairs"])
+        self.device = dev = self.p["rep"].device  # data and state live where the parameters are
+        ij = torch.from_numpy(data["pairs"]).to(dev)
         p = self.p["rep"].shape[1]
-        self.add = torch.zeros(len(ij), p)  # (N, p): row n sums E_i + E_j
-        self.add.index_put_((torch.arange(len(ij)), ij[:, 0]), torch.ones(len(ij)), accumulate=True)
-        self.add.index_put_((torch.arange(len(ij)), ij[:, 1]), torch.ones(len(ij)), accumulate=True)
-        target = torch.from_numpy(data["target"])
-        y = torch.from_numpy(data["y_templates"])  # (E, T, d)
+        rows, ones = torch.arange(len(ij), device=dev), torch.ones(len(ij), device=dev)
+        self.add = torch.zeros(len(ij), p, device=dev)  # (N, p): row n sums E_i + E_j
+        self.add.index_put_((rows, ij[:, 0]), ones, accumulate=True)
+        self.add.index_put_((rows, ij[:, 1]), ones, accumulate=True)
+        target = torch.from_numpy(data["target"]).to(dev)
+        y = torch.from_numpy(data["y_templates"]).to(dev)  # (E, T, d)
         self.y_templates = y
         self.labels = y[:, target]  # (E, N, d)
         self.target = target
-        mask = torch.from_numpy(data["mask"])
+        mask = torch.from_numpy(data["mask"]).to(dev)
         self.train = mask.float()  # (E, N)
         self.test = (~mask).float()
         self.n_train = self.train.sum(1)
         self.n_test = self.test.sum(1).clamp_min(1)
         # d(mean over the member's train pairs and output dims)/d(out) = 2 (out - y) mask / (n d)
         self.grad_scale = (2 * self.train / (self.n_train[:, None] * y.shape[-1]))[..., None]
-        self.c = parallelogram_matrix(p)
+        self.c = parallelogram_matrix(p).to(dev)
         self.rqi_eps = rqi_eps
         self.rep_opt = BatchedAdam([self.p["rep"]], rep_lr)
         self.dec_opt = BatchedAdam([self.p[k] for k in self.DECODER], dec_lr, dec_wd)
@@ -305,15 +314,19 @@ class GrokkingTrainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for k, v in state["params"].items():
-            self.p[k].copy_(v)  # in place: the optimisers hold these tensors
+            self.p[k].copy_(v)  # in place (the optimisers hold these tensors), onto self.device
         self.rep_opt.load_state_dict(state["rep_opt"])
         self.dec_opt.load_state_dict(state["dec_opt"])
 
 
-def build_trainer(cfg: RunConfig, data: dict[str, np.ndarray]) -> GrokkingTrainer:
+def build_trainer(
+    cfg: RunConfig, data: dict[str, np.ndarray], device: torch.device | str | None = None
+) -> GrokkingTrainer:
+    """The ensemble trainer on `device` (default CPU); parameters drawn on the CPU, then moved.
+    Learning rates and weight decays stay on the CPU: `BatchedAdam` reads them as floats."""
     params = init_params(cfg.seeds, data["x_templates"], cfg.output_dim, cfg.width)
     return GrokkingTrainer(
-        params,
+        {k: v.to(device) for k, v in params.items()},
         data,
         torch.tensor(cfg.rep_lrs),
         torch.tensor(cfg.dec_lrs),
@@ -331,6 +344,6 @@ def train(config: dict[str, Any], data: str, out: str) -> None:
     expected = data_config(config)
     if list(arrays["seeds"]) != list(expected["seeds"]) or len(arrays["mask"]) != cfg.members:
         raise ValueError(f"{data} does not hold the data of this run's members")
-    trainer = build_trainer(cfg, arrays)
+    trainer = build_trainer(cfg, arrays, training_device())
     attrs = run_attrs(STUDY, config, list(cfg.seeds))
     fit(trainer, steps=cfg.steps, snapshot_every=cfg.snapshot_every, out=out, attrs=attrs)
