@@ -109,7 +109,9 @@ def fit(
     start, writer = 0, None
     if ckpt.exists():
         try:
-            state = torch.load(ckpt, weights_only=True)
+            # map to CPU: the trainer moves its state to its own device (a GPU checkpoint loads
+            # on a machine without one)
+            state = torch.load(ckpt, map_location="cpu", weights_only=True)
             if state["fingerprint"] == fingerprint:
                 writer = HistoryWriter(out, attrs, resume_segments=state["segments"])
                 trainer.load_state_dict(state["trainer"])
