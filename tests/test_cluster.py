@@ -158,7 +158,8 @@ def test_report_has_every_figure_with_its_caption_and_config(tmp_path):
     for name in figures:
         plt.imsave(tmp_path / "results" / "figures" / f"{name}.png", [[0.0, 1.0]])
     report = tmp_path / "report.html"
-    snakemake(tmp_path, "--report", str(report), "--configfile", QUICK)
+    built = snakemake(tmp_path, "--report", str(report), "--configfile", QUICK)
+    assert "ERROR/" not in built.stdout + built.stderr  # every caption is valid reStructuredText
     html = report.read_text()
     captions = re.findall(r'"caption": "(.*?)(?<!\\)"', html)
     for name in figures:
