@@ -11,6 +11,8 @@ import dataclasses
 import math
 from typing import Any
 
+from ..grids import job_slice
+
 SINGLE_RUNS = ("default", "swapped")
 SWEEPS = ("lr", "wd", "fraction")
 MEMBER_KEYS = ("seeds", "train_nums", "rep_lrs", "dec_lrs", "dec_wds")
@@ -109,11 +111,7 @@ def jobs(study: dict[str, Any], run: str) -> int:
 def run_config(study: dict[str, Any], run: str, job: int = 0) -> dict[str, Any]:
     """The config of job `job` of run `run`: shared settings plus its slice of the members."""
     members = _members(study, run)
-    n_jobs = jobs(study, run)
-    if not 0 <= job < n_jobs:
-        raise ValueError(f"run {run!r} has {n_jobs} jobs; got job {job}")
-    n = len(members)  # balanced contiguous chunks: none is empty
-    chunk = members[job * n // n_jobs : (job + 1) * n // n_jobs]
+    chunk = members[job_slice(len(members), jobs(study, run), job)]
     steps = study["sweep_steps"] if run in SWEEPS else study["steps"]
     every = study["sweep_snapshot_every"] if run in SWEEPS else study["snapshot_every"]
     shared = {k: study[k] for k in SHARED_KEYS if k not in ("steps", "snapshot_every")}

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from ..grids import job_slice
+
 RUNS = ("main",)
 DATA_KEYS = ("seed", "dim", "samples", "test_samples", "kappa", "teacher", "init_scale", "hidden")
 
@@ -36,10 +38,10 @@ def sweep_chunks(sweep: dict[str, Any]) -> list[int]:
 
 
 def sweep_chunk_config(sweep: dict[str, Any], chunk: int) -> dict[str, Any]:
-    """Grid points of job `chunk` (the grid split into `chunks` near-equal contiguous parts);
+    """Grid points of job `chunk` (see `grids.job_slice`);
     every point is one independent mode, all trained together as one batched run."""
     s, w = sweep_grid(sweep)
-    part = np.array_split(np.arange(len(s)), sweep["chunks"])[chunk]
+    part = np.arange(len(s))[job_slice(len(s), sweep["chunks"], chunk)]
     keys = ("lam", "lr", "init_ratio", "steps", "snapshot_every")
     return {
         **{k: sweep[k] for k in keys},
