@@ -1,0 +1,484 @@
+"""Memorization study: attention-only transformers and the low-rank baseline, as ensembles.
+
+Every model here is an *ensemble* of E members that share a shape: each parameter is one tensor
+with a leading member dimension, so E independent models (seeds, laws, skip settings) train in
+one set of batched kernels. Members never share a number: the objective is the sum of the
+members' losses and Adam is elementwise, so member k follows exactly its own single run.
+
+Transformer (spec: `shared/specs/memorization.md`): word embedding E (N×d), positional embedding
+P (T×d); the residual stream starts as E[x] alone and P enters only through the attention inputs.
+Per layer, n = LN(res) (parameter-free, population std + 1e-10); H = para·heads heads of size
+d_head (free, the seed's d / heads by default) read queries/keys from n·[emb in QK] + P·[pos in
+QK] and values from n·[emb in OV] + P·[pos in OV]; their outputs are summed and added to
+res·[residual kept]; an optional GELU MLP follows. Logits = U·res at the last input position.
+`para` modules of `heads` heads each are the same map as H = para·heads heads with one summed
+out-projection, so they are stored that way; parameter counts and initialisation match
+`para` nn.MultiheadAttention(d, heads, bias=False) modules.
+
+Low-rank model: a free d-vector per context pair (N²×d table, pair index x1·N + x2 everywhere;
+the seed's helpers mixed both orders) and U (N×d): the best any width-d encoder can do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..io import to_json
+from .laws import Law
+
+STUDY = "memorization"
+SKIPS = ("residual", "pos_qk", "emb_qk", "pos_ov", "emb_ov")
+COMPONENTS = ("E", "P", "QKV", "O", "U", "MLP")
+LOSSES = ("divergence", "next_token")
+
+
+@dataclasses.dataclass(frozen=True)
+class Arch:
+    """What fixes the parameter shapes of a member; members with equal Arch train together."""
+
+    model: str = "transformer"  # or "low_rank"
+    N: int = 100  # vocabulary
+    d: int = 10  # residual width
+    layers: int = 1
+    mlp_width: int = 0
+    mlp_depth: int = 0
+    para: int = 5  # parallel attention modules
+    heads: int = 1  # heads per module
+    d_head: int | None = None  # None: d // heads (nn.MultiheadAttention)
+    context: int = 3  # T: rows of P
+    freeze: tuple[str, ...] = ()  # components that never train
+
+    @classmethod
+    def of(cls, member: dict[str, Any]) -> Arch:
+        keys = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in member.items() if k in keys}
+        values["freeze"] = tuple(sorted(values.get("freeze", ())))
+        return cls(**values)
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_head or self.d // self.heads
+
+    @property
+    def n_heads(self) -> int:
+        return self.para * self.heads
+
+    @property
+    def has_mlp(self) -> bool:
+        return self.layers * self.mlp_width * self.mlp_depth > 0
+
+
+def param_count(arch: Arch) -> int:
+    """Parameters of one member (what `sum(p.numel())` of the seed's model gives)."""
+    params = init_params(arch, [0])
+    return sum(p[0].numel() for p in params.values())
+
+
+# ---- initialisation: PyTorch's defaults for the seed's modules --------------------------------
+
+
+def _uniform(g: torch.Generator, shape: Sequence[int], bound: float) -> torch.Tensor:
+    return torch.empty(shape).uniform_(-bound, bound, generator=g)
+
+
+def _init_member(arch: Arch, g: torch.Generator) -> dict[str, torch.Tensor]:
+    n, d = arch.N, arch.d
+    if arch.model == "low_rank":  # nn.Embedding(N², d), nn.Linear(d, N, bias=False)
+        return {"W": torch.randn(n * n, d, generator=g), "U": _uniform(g, (n, d), d**-0.5)}
+    hd = arch.head_dim
+    p = {"E": torch.randn(n, d, generator=g), "P": torch.randn(arch.context, d, generator=g)}
+    qkv, out = [], []
+    for _ in range(arch.layers * arch.para):  # one nn.MultiheadAttention per (layer, module)
+        rows = 3 * arch.heads * hd  # in_proj_weight: xavier_uniform
+        w = _uniform(g, (rows, d), math.sqrt(6 / (rows + d)))
+        qkv.append(w.reshape(3, arch.heads * hd, d))
+        out.append(_uniform(g, (d, arch.heads * hd), (arch.heads * hd) ** -0.5))  # out_proj
+    L, H = arch.layers, arch.n_heads
+    # (layers, 3, H·hd, d) and (layers, d, H·hd): modules side by side along the head axis
+    p["QKV"] = (
+        torch.stack(qkv).reshape(L, arch.para, 3, -1, d).transpose(1, 2).reshape(L, 3, H * hd, d)
+    )
+    p["O"] = torch.stack(out).reshape(L, arch.para, d, -1).transpose(1, 2).reshape(L, d, H * hd)
+    if arch.has_mlp:
+        w = arch.mlp_width
+        sizes = [(w, d)] + [(w, w)] * (arch.mlp_depth - 1)
+        for layer in range(L):
+            for i, (fan_out, fan_in) in enumerate(sizes):
+                p[f"MLP{layer}.w{i}"] = _uniform(g, (fan_out, fan_in), fan_in**-0.5)
+                p[f"MLP{layer}.b{i}"] = _uniform(g, (fan_out,), fan_in**-0.5)
+            p[f"MLP{layer}.out"] = _uniform(g, (d, w), w**-0.5)
+    p["U"] = _uniform(g, (n, d), d**-0.5)
+    return p
+
+
+def init_params(arch: Arch, seeds: Sequence[int]) -> dict[str, torch.Tensor]:
+    """Parameters of E members, (E, ...) each; member k drawn from torch seed seeds[k]."""
+    members = [_init_member(arch, torch.Generator().manual_seed(int(s))) for s in seeds]
+    return {k: torch.stack([m[k] for m in members]) for k in members[0]}
+
+
+def component(name: str) -> str:
+    """The freezable component a parameter belongs to."""
+    return "MLP" if name.startswith("MLP") else {"W": "E"}.get(name, name)
+
+
+# ---- forward ----------------------------------------------------------------------------------
+
+
+def layer_norm(x: torch.Tensor) -> torch.Tensor:
+    """Parameter-free layer norm: (x − mean) / (population std + 1e-10)."""
+    mean = x.mean(-1, keepdim=True)
+    centred = x - mean
+    std = centred.square().mean(-1, keepdim=True).sqrt()
+    return centred / (std + 1e-10)
+
+
+def skip_coefficients(
+    skips: Sequence[dict[str, bool]], device: torch.device
+) -> list[torch.Tensor | None]:
+    """Per term of SKIPS, a multiplier (E, 1, 1) that is 0 where a member skips the term, or None
+    where no member does (the common case: no multiply at all)."""
+    out: list[torch.Tensor | None] = []
+    for key in SKIPS:
+        keep = [0.0 if s.get(key, False) else 1.0 for s in skips]
+        out.append(None if all(keep) else torch.tensor(keep, device=device)[:, None, None])
+    return out
+
+
+def _linear(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """x (E, ..., in) times wᵀ for w (E, out, in) -> (E, ..., out), as one bmm over members
+    (a weight broadcast over the batch axes would become thousands of tiny matmuls)."""
+    return (x.flatten(1, -2) @ w.transpose(-1, -2)).unflatten(1, x.shape[1:-1])
+
+
+def _scale(x: torch.Tensor, coefficient: torch.Tensor | None) -> torch.Tensor:
+    if coefficient is None:
+        return x
+    return x * coefficient.view(-1, *[1] * (x.dim() - 1))
+
+
+def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """table (E, R, k) rows picked per member by index (E, ...) -> (E, ..., k), as one
+    index_select (much faster on CPU than advanced indexing, forward and backward)."""
+    e, r, k = table.shape
+    offset = torch.arange(e, device=index.device).view(-1, *[1] * (index.dim() - 1)) * r
+    flat = table.reshape(e * r, k).index_select(0, (index + offset).flatten())
+    return flat.view(*index.shape, k)
+
+
+def transformer_forward(
+    p: dict[str, torch.Tensor],
+    arch: Arch,
+    keep: list[torch.Tensor | None],
+    x: torch.Tensor,
+    trace: bool = False,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Logits (E, B, N) at the last input position for inputs x (E, B, 2) = (x1, x2), and with
+    `trace` the intermediates: residual after each stage, every head's output at the last
+    position (E, B, H, d) and its attention on x1 (E, B, H), per layer.
+
+    Only x3 is scored, so there are two input positions: under the causal mask position 0
+    attends to itself (its head output is its value) and position 1 gives weight
+    a = sigmoid(q1·(k0 − k1)/√d_head) to position 0 and 1 − a to itself; this closed form of the
+    two-key softmax is all the attention there is."""
+    H, hd = arch.n_heads, arch.head_dim
+    k_res, k_pos_qk, k_emb_qk, k_pos_ov, k_emb_ov = keep
+    pos = p["P"][:, :2]  # (E, 2, d)
+    out: dict[str, torch.Tensor] = {}
+    res = None  # residual stream (E, B, t, d); gathered from E when a layer first needs it
+    for layer in range(arch.layers):
+        last = layer == arch.layers - 1  # the last layer needs its last position only
+        wq, wk, wv = p["QKV"][:, layer].unbind(1)  # (E, H·hd, d) each
+        # Projections are linear, so the [emb]/[pos] switches scale projected rows.
+        if layer == 0:
+            # Layer-0 rows depend on one token each: project the N rows of LN(E) with Q, K, V
+            # in one matmul, then pick rows per sequence (cheaper than B·2 projections).
+            table = _linear(layer_norm(p["E"]), p["QKV"][:, layer].flatten(1, 2))
+            tq, tk, tv = table.unflatten(-1, (3, H * hd)).unbind(2)
+            q1, k_tok, v_tok = _rows(tq, x[:, :, 1]), _rows(tk, x), _rows(tv, x)
+        else:
+            n = layer_norm(res)
+            q1, k_tok, v_tok = _linear(n[:, :, 1], wq), _linear(n, wk), _linear(n, wv)
+        pq, pk, pv = (_linear(pos, w_) for w_ in (wq, wk, wv))  # (E, 2, H·hd)
+        k0, k1 = k_tok.unbind(2)
+        v0, v1 = v_tok.unbind(2)
+        q1 = _scale(q1, k_emb_qk) + _scale(pq[:, None, 1], k_pos_qk)
+        dk = _scale(k0 - k1, k_emb_qk) + _scale((pk[:, 0] - pk[:, 1])[:, None], k_pos_qk)
+        v0 = _scale(v0, k_emb_ov) + _scale(pv[:, None, 0], k_pos_ov)
+        v1 = _scale(v1, k_emb_ov) + _scale(pv[:, None, 1], k_pos_ov)
+        # attention of the last position on x1: sigmoid(q1·(k0 − k1)/√hd) per head
+        a0 = torch.sigmoid((q1 * dk).unflatten(-1, (H, hd)).sum(-1) * hd**-0.5)  # (E, B, H)
+        heads1 = v1 + (a0[..., None] * (v0 - v1).unflatten(-1, (H, hd))).flatten(-2)
+        heads = heads1[:, :, None] if last else torch.stack([v0, heads1], 2)  # (E, B, t, H·hd)
+        o = p["O"][:, layer]  # (E, d, H·hd)
+        if res is None:
+            res = _rows(p["E"], x[:, :, -1:] if last else x)
+        elif last:
+            res = res[:, :, -1:]
+        res = _linear(heads, o) + _scale(res, k_res)  # (E, B, t, d)
+        if trace:
+            per_head = torch.einsum(
+                "ebhc,edhc->ebhd", heads1.unflatten(-1, (H, hd)), o.unflatten(-1, (H, hd))
+            )
+            out[f"heads_layer{layer}"] = per_head
+            out[f"attention_layer{layer}"] = a0
+            out[f"res_after_attn_layer{layer}"] = res[:, :, -1]
+        if arch.has_mlp:
+            h = layer_norm(res)
+            for i in range(arch.mlp_depth):
+                w_i, b_i = p[f"MLP{layer}.w{i}"], p[f"MLP{layer}.b{i}"]
+                h = F.gelu(_linear(h, w_i) + b_i[:, None, None])
+            res = res + _linear(h, p[f"MLP{layer}.out"])
+        if trace:
+            out[f"res_after_mlp_layer{layer}"] = res[:, :, -1]
+    logits = _linear(res[:, :, -1], p["U"])  # (E, B, N)
+    return logits, out
+
+
+def low_rank_forward(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Logits (E, B, N) = U·w[(x1, x2)]."""
+    n = p["U"].shape[1]
+    return _linear(_rows(p["W"], x[..., 0] * n + x[..., 1]), p["U"])
+
+
+def centred(logits: torch.Tensor) -> torch.Tensor:
+    """Logits minus their mean over tokens (the model's output convention; softmax-invariant,
+    so training skips it)."""
+    return logits - logits.mean(-1, keepdim=True)
+
+
+# ---- losses and exact (noise-free) metrics ------------------------------------------------------
+
+
+def batch_losses(
+    logits: torch.Tensor,
+    x3: torch.Tensor,
+    pi2_rows: torch.Tensor,
+    entropy: torch.Tensor,
+    next_token: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-member loss (E,) and accuracy (E,) of one batch.
+
+    next token: cross-entropy of the sampled x3 minus the entropy of the law (0 is optimal);
+    full divergence: −entropy − E_batch Σ_x pi2[x1, x2](x)·log q(x), an unbiased KL estimate.
+    `next_token` (E,) bool chooses per member. Accuracy: argmax vs the sampled x3."""
+    logq = logits.log_softmax(-1)
+    nt = -logq.gather(-1, x3[..., None]).squeeze(-1).mean(-1)
+    div = -(pi2_rows * logq).sum(-1).mean(-1)
+    loss = torch.where(next_token, nt, div) - entropy
+    # x3 scores a hit when its logit is the maximum (argmax is slow on CPU; ties have measure 0)
+    hit = logits.gather(-1, x3[..., None]).squeeze(-1) >= logits.amax(-1)
+    return loss, hit.float().mean(-1)
+
+
+def all_pairs(n: int, members: int, device: torch.device) -> torch.Tensor:
+    """Every context (x1, x2) in pair order x1·N + x2, as inputs (E, N², 2)."""
+    x1, x2 = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    pairs = torch.stack([x1.flatten(), x2.flatten()], -1).to(device)
+    return pairs.expand(members, -1, -1)
+
+
+def exact_metrics(logits: torch.Tensor, law: Law) -> dict[str, torch.Tensor]:
+    """Noise-free divergence E_{x1,x2} KL(pi2[x1, x2] ‖ q) and expected accuracy
+    E_{x1,x2} pi2[x1, x2](argmax q), weighted by the prior, from logits (E, N², N) over all
+    pairs."""
+    n = law.pi0.shape[-1]
+    w = (law.pi0[..., :, None] * law.pi1).reshape(-1, n * n)  # (E, N²)
+    pi2 = law.pi2.reshape(-1, n * n, n)
+    logq = logits.log_softmax(-1)
+    kl = (torch.special.xlogy(pi2, pi2) - pi2 * logq).sum(-1)
+    hit = pi2.gather(-1, logits.argmax(-1, keepdim=True)).squeeze(-1)
+    return {"divergence": (w * kl).sum(-1), "accuracy": (w * hit).sum(-1)}
+
+
+# ---- an ensemble of one shape, and the trainer of a job ---------------------------------------
+
+
+def batch_seed(seed: int) -> int:
+    """Seed of a member's batch stream: derived from its init seed, but a different stream."""
+    return int(np.random.SeedSequence([int(seed), 1]).generate_state(1)[0])
+
+
+class Ensemble:
+    """E members of one Arch: parameters, law, batch sampler and Adam."""
+
+    def __init__(
+        self,
+        arch: Arch,
+        members: list[dict[str, Any]],
+        law: Law,
+        lr: float,
+        device: torch.device,
+    ) -> None:
+        from .laws import BatchSampler, entropy
+
+        self.arch, self.device = arch, device
+        self.law = Law(*(p.to(device) for p in law))
+        self.entropy = entropy(self.law)
+        seeds = [m["seed"] for m in members]
+        self.params = {k: v.to(device) for k, v in init_params(arch, seeds).items()}
+        for name, value in self.params.items():
+            value.requires_grad_(component(name) not in arch.freeze)
+        self.trainable = [v for v in self.params.values() if v.requires_grad]
+        self.keep = skip_coefficients([m.get("skips", {}) for m in members], device)
+        self.next_token = torch.tensor([m["loss"] == "next_token" for m in members], device=device)
+        self.sampler = BatchSampler(law, [batch_seed(s) for s in seeds], device)
+        fused = device.type in ("cpu", "cuda")
+        self.optimizer = torch.optim.Adam(self.trainable, lr=lr, fused=fused)
+
+    def logits(self, x: torch.Tensor, trace: bool = False) -> tuple[torch.Tensor, dict]:
+        if self.arch.model == "low_rank":
+            return low_rank_forward(self.params, x), {}
+        return transformer_forward(self.params, self.arch, self.keep, x, trace)
+
+    def step(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """One Adam step on a fresh batch; the batch's loss and accuracy before the update."""
+        seq, pi2_rows = self.sampler.sample(batch)
+        logits, _ = self.logits(seq[..., :2])
+        loss, accuracy = batch_losses(logits, seq[..., 2], pi2_rows, self.entropy, self.next_token)
+        if self.trainable:
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            self.optimizer.step()
+        return loss.detach(), accuracy
+
+    @torch.no_grad()
+    def exact(self, max_elements: int = 1 << 24) -> dict[str, torch.Tensor]:
+        """Exact divergence and expected accuracy over all N² contexts (chunked over members)."""
+        e, n = self.law.pi0.shape
+        per_member = n * n * n * 4
+        chunk = max(1, max_elements // per_member)
+        rows = []
+        for lo in range(0, e, chunk):
+            part = slice(lo, lo + chunk)
+            sub = Ensemble.__new__(Ensemble)
+            sub.arch, sub.params = self.arch, {k: v[part] for k, v in self.params.items()}
+            sub.keep = [None if k is None else k[part] for k in self.keep]
+            members = len(range(e)[part])
+            logits, _ = sub.logits(all_pairs(n, members, self.device))
+            rows.append(exact_metrics(logits, Law(*(p[part] for p in self.law))))
+        return {k: torch.cat([r[k] for r in rows]) for k in rows[0]}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "params": {k: v.detach().clone() for k, v in self.params.items()},
+            "optimizer": self.optimizer.state_dict(),
+            "sampler": self.sampler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        with torch.no_grad():
+            for k, v in self.params.items():
+                v.copy_(state["params"][k])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.sampler.load_state_dict(state["sampler"])
+
+
+def groups(members: list[dict[str, Any]]) -> list[tuple[Arch, list[int]]]:
+    """Members grouped by shape (Arch), in order of first appearance: [(arch, member indices)]."""
+    out: dict[Arch, list[int]] = {}
+    for i, m in enumerate(members):
+        out.setdefault(Arch.of(m), []).append(i)
+    return list(out.items())
+
+
+class JobTrainer:
+    """All members of one rule job: one Ensemble per shape, stepped together (a `fit` Trainer).
+
+    Metrics and exact metrics have one column per member in job order; parameters are stored per
+    ensemble as series `params_g<k>`."""
+
+    def __init__(self, config: dict[str, Any], laws: list[Law], device: torch.device) -> None:
+        self.batch = int(config["batch"])
+        members = config["members"]
+        self.ensembles, order = [], []
+        for arch, idx in groups(members):
+            law = Law(*(torch.stack([laws[i][j] for i in idx]) for j in range(3)))
+            self.ensembles.append(
+                Ensemble(arch, [members[i] for i in idx], law, config["lr"], device)
+            )
+            order.extend(idx)
+        # columns come out grouped by ensemble; `inverse` puts them back in member order
+        self.inverse = torch.tensor(np.argsort(order), device=device)
+
+    def _members(self, columns: list[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(columns, -1)[..., self.inverse]
+
+    def step(self, step: int) -> dict[str, torch.Tensor]:
+        out = [ens.step(self.batch) for ens in self.ensembles]
+        return {
+            "loss": self._members([o[0] for o in out]),
+            "accuracy": self._members([o[1] for o in out]),
+        }
+
+    def snapshot(self) -> dict[str, dict[str, torch.Tensor]]:
+        exact = [ens.exact() for ens in self.ensembles]
+        snap = {"exact": {k: self._members([x[k] for x in exact]) for k in exact[0]}}
+        for g, ens in enumerate(self.ensembles):
+            snap[f"params_g{g}"] = {k: v.detach().clone() for k, v in ens.params.items()}
+        return snap
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"ensembles": [ens.state_dict() for ens in self.ensembles]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for ens, s in zip(self.ensembles, state["ensembles"], strict=True):
+            ens.load_state_dict(s)
+
+
+# ---- DAG verbs: generate data, train ------------------------------------------------------------
+
+
+def make_data(config: dict[str, Any], out: str) -> None:
+    """Draw every member's law (laws shared by several members are stored once)."""
+    from ..history import write_arrays
+    from .laws import make_law
+
+    keys = [to_json(spec) for spec in config["laws"]]
+    unique = list(dict.fromkeys(keys))
+    arrays: dict[str, Any] = {"member_law": np.array([unique.index(k) for k in keys])}
+    for j, key in enumerate(unique):
+        spec = json.loads(key)
+        law, w = make_law(spec["law"], spec["N"], spec["law_seed"])
+        arrays.update({f"law{j}/pi{i}": p.numpy() for i, p in enumerate(law)})
+        if w is not None:
+            arrays[f"law{j}/W"] = w.numpy()
+    write_arrays(out, arrays, {"study": STUDY, "config": to_json(config)})
+
+
+def read_laws(path: str) -> tuple[list[Law], list[np.ndarray | None]]:
+    """Every member's law (and d-law W, else None), from a make_data file."""
+    from ..history import read_arrays
+
+    arrays = read_arrays(path)
+    laws, ws = [], []
+    for j in arrays["member_law"]:
+        laws.append(Law(*(torch.from_numpy(arrays[f"law{j}/pi{i}"]) for i in range(3))))
+        ws.append(arrays.get(f"law{j}/W"))
+    return laws, ws
+
+
+def train(config: dict[str, Any], data: str, out: str) -> None:
+    from ..devices import training_device
+    from ..history import run_attrs
+    from ..training import fit
+
+    laws, _ = read_laws(data)
+    device = training_device()
+    trainer = JobTrainer(config, laws, device)
+    attrs = run_attrs(STUDY, config, [m["seed"] for m in config["members"]])
+    fit(
+        trainer,
+        steps=config["steps"],
+        snapshot_every=config["snapshot_every"],
+        out=out,
+        attrs=attrs,
+    )

@@ -1,0 +1,209 @@
+"""Memorization study: the training jobs a config defines (pure Python, for the workflow).
+
+A *member* is one model to train: its shape (model, N, d, layers, MLP, para, heads, d_head,
+freeze), its law (kind and parameters, law seed), its init seed, skip switches and loss. A *job*
+is what one rule runs: members sharing steps, batch and lr; the trainer batches members of equal
+shape into one ensemble. Each seed cell is one job; the sweeps (scaling grid, capacity) are
+lists of members split into `jobs` chunks so a cluster can spread them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from ..grids import job_slice
+
+CELLS = (
+    "dynamics",
+    "freezing",
+    "architecture",
+    "attention",
+    "contributions",
+    "superposition",
+    "rank_distance",
+    "almost_rank",
+)
+SWEEPS = ("scaling", "capacity_heads", "capacity_head_dim", "capacity_embed_dim")
+# what each capacity sweep varies: H = para (parallel heads), d_head, or d
+CAPACITY_AXES = {"heads": "para", "head_dim": "d_head", "embed_dim": "d"}
+SKIP_KEYS = ("residual", "pos_qk", "emb_qk", "pos_ov", "emb_ov")
+SHAPE_KEYS = ("N", "d", "layers", "mlp_width", "mlp_depth", "para", "heads", "d_head")
+
+
+def association(nb_tokens: list[int]) -> dict[str, Any]:
+    """The power-uniform law with alpha = 1: uniform supports, x3 a function of (x1, x2)."""
+    return {"kind": "power_uniform", "alphas": [1.0, 1.0, 1.0], "nb_tokens": list(nb_tokens)}
+
+
+def member(block: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """A member from a cell's config block (shape keys, law, seeds), with overrides."""
+    out: dict[str, Any] = {
+        "model": "transformer",
+        "layers": 1,
+        "mlp_width": 0,
+        "mlp_depth": 0,
+        "heads": 1,
+        "d_head": None,
+        "freeze": [],
+        "skips": {},
+        "loss": "divergence",
+    }
+    out.update({k: block[k] for k in SHAPE_KEYS if k in block})
+    for key in ("law", "law_seed", "seed"):
+        if key in block:
+            out[key] = block[key]
+    out.update(overrides)
+    if out["model"] == "low_rank":  # only N, d and U/W exist
+        out.update(layers=0, para=0, heads=0, d_head=None, mlp_width=0, mlp_depth=0, skips={})
+    return out
+
+
+def skip_combinations(vary: list[str]) -> list[dict[str, bool]]:
+    """Every setting of the switches in `vary` (others kept), leaving out those that skip both
+    QK inputs or both OV inputs (a head would have nothing to read), as the seed does."""
+    out = []
+    for values in itertools.product([False, True], repeat=len(vary)):
+        skips = dict(zip(vary, values, strict=True))
+        if skips.get("pos_qk") and skips.get("emb_qk"):
+            continue
+        if skips.get("pos_ov") and skips.get("emb_ov"):
+            continue
+        out.append(skips)
+    return out
+
+
+def _cell_members(study: dict[str, Any], cell: str) -> list[dict[str, Any]]:
+    b = study[cell]
+    if cell == "dynamics":  # both losses, and the low-rank optimal baseline on the same law
+        return [
+            member(b, loss="divergence"),
+            member(b, loss="next_token"),
+            member(b, model="low_rank"),
+        ]
+    if cell == "freezing":  # seed bug: its freezer dict has no P key; here P is a component
+        every = ["E", "P", "QKV", "O", "U"]
+        return [member(b, freeze=[c for c in every if c not in t]) for t in b["trains"]]
+    if cell == "architecture":  # seed bug: the skip flags were never passed to the model
+        return [member(b, skips=s) for s in skip_combinations(b["vary"])]
+    if cell in ("attention", "contributions"):
+        return [member(b, skips={k: True for k in b["skip"]})]
+    if cell == "superposition":
+        return [member(b, model="low_rank"), member(b)]
+    if cell == "rank_distance":  # d-law of rank `dim` for dim = d..N, aligned or not, repeated
+        out = []
+        for dim in range(b["d"], b["N"] + 1):
+            for aligned in (True, False):
+                for rep in range(b["repetitions"]):
+                    law = {"kind": "d_law", "nb_tokens": [b["N"], b["N"]], "dim": dim}
+                    out.append(
+                        member(
+                            b,
+                            model="low_rank",
+                            law={**law, "axis_aligned": aligned},
+                            law_seed=b["law_seed"] + len(out),
+                            seed=(rep + 1) * (dim + 1),
+                        )
+                    )
+        return out
+    if cell == "almost_rank":
+        return [member(b, model="low_rank")]
+    raise ValueError(f"unknown memorization cell {cell!r}")
+
+
+def scaling_members(study: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scaling grid: one transformer per grid point, plus one low-rank baseline per distinct
+    (N, alphas, d) (seed bug: it called Low_rank with its arguments in the wrong order)."""
+    s = study["scaling"]
+    g = s["grid"]
+    out, baselines = [], {}
+    for n, alphas, d in itertools.product(g["N"], g["alphas"], g["d"]):
+        law = {"kind": "power_uniform", "alphas": list(alphas), "nb_tokens": [n, n, n]}
+        base = member(s, model="low_rank", N=n, d=d, law=law)
+        baselines[(n, tuple(alphas), d)] = base
+        for width, depth, heads, layers, para in itertools.product(
+            g["mlp_width"], g["mlp_depth"], g["heads"], g["layers"], g["para"]
+        ):
+            out.append(
+                member(
+                    s,
+                    N=n,
+                    d=d,
+                    law=law,
+                    mlp_width=width,
+                    mlp_depth=depth,
+                    heads=heads,
+                    layers=layers,
+                    para=para,
+                )
+            )
+    return list(baselines.values()) + out
+
+
+def capacity_members(study: dict[str, Any], sweep: str) -> list[dict[str, Any]]:
+    """The paper's capacity sweeps on the bigram association task (N² facts): one axis varied,
+    several seeds per point (law and init seed alike)."""
+    c = study["capacity"]
+    name = sweep.removeprefix("capacity_")
+    axis = c[name]
+    out = []
+    for value in range(axis["min"], axis["max"] + 1, axis.get("every", 1)):
+        shape = {"d": axis["d"], "para": axis["H"], "d_head": axis["d_head"]}
+        shape[CAPACITY_AXES[name]] = value
+        for seed in c["seeds"]:
+            out.append(
+                member(
+                    {"N": c["N"]},
+                    **shape,
+                    law=association([c["N"], c["N"], 1]),
+                    law_seed=seed,
+                    seed=seed,
+                    loss="next_token",
+                )
+            )
+    return out
+
+
+def _sweep_members(study: dict[str, Any], sweep: str) -> list[dict[str, Any]]:
+    return scaling_members(study) if sweep == "scaling" else capacity_members(study, sweep)
+
+
+def _sweep_block(study: dict[str, Any], sweep: str) -> dict[str, Any]:
+    return study["scaling"] if sweep == "scaling" else study["capacity"]
+
+
+def jobs(study: dict[str, Any]) -> list[str]:
+    """Names of every training job: each cell, and `<sweep>_job<k>` for every sweep chunk."""
+    out = list(CELLS)
+    for sweep in SWEEPS:
+        n = sweep_jobs(study, sweep)
+        out.extend(f"{sweep}_job{k}" for k in range(n))
+    return out
+
+
+def sweep_jobs(study: dict[str, Any], sweep: str) -> int:
+    return min(int(_sweep_block(study, sweep)["jobs"]), len(_sweep_members(study, sweep)))
+
+
+def job_config(study: dict[str, Any], job: str) -> dict[str, Any]:
+    """The config of one training job: its members and their shared steps, batch and lr."""
+    if job in CELLS:
+        block, members = study[job], _cell_members(study, job)
+    else:
+        sweep, _, k = job.rpartition("_job")
+        if sweep not in SWEEPS:
+            raise ValueError(f"unknown memorization job {job!r}")
+        block, members = _sweep_block(study, sweep), _sweep_members(study, sweep)
+        members = members[job_slice(len(members), sweep_jobs(study, sweep), int(k))]
+    return {
+        "steps": block["steps"],
+        "batch": block["batch"],
+        "lr": block.get("lr", study["lr"]),
+        "snapshot_every": min(block["steps"], study["snapshot_every"]),
+        "members": members,
+    }
+
+
+def data_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The part of a job config that fixes its data: every member's law."""
+    return {"laws": [{k: m[k] for k in ("N", "law", "law_seed")} for m in config["members"]]}
