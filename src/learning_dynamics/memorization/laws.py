@@ -128,12 +128,14 @@ def entropy(law: Law) -> torch.Tensor:
 
 def enumerate_sequences(law: Law, eps: float = 0.0) -> torch.Tensor:
     """Every sequence (x1, x2, x3) whose running probability pi0·pi1·pi2 stays above eps, as
-    (M, 3) int64 rows, the first token varying fastest (one law, no batch dimension)."""
+    (M, 3) int64 rows (one law, no batch dimension), ordered by context with the first token
+    varying faster than the second (row x1 + N·x2 when each context keeps one x3), the
+    continuations of a context together."""
     p1 = law.pi0
     p2 = p1[:, None] * law.pi1
     p3 = p2[:, :, None] * law.pi2
     keep = (p1[:, None, None] > eps) & (p2[:, :, None] > eps) & (p3 > eps)
-    x3, x2, x1 = torch.nonzero(keep.permute(2, 1, 0), as_tuple=True)
+    x2, x1, x3 = torch.nonzero(keep.permute(1, 0, 2), as_tuple=True)
     return torch.stack([x1, x2, x3], dim=1)
 
 

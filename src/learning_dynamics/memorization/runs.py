@@ -76,9 +76,10 @@ def skip_combinations(vary: list[str]) -> list[dict[str, bool]]:
 def _cell_members(study: dict[str, Any], cell: str) -> list[dict[str, Any]]:
     b = study[cell]
     if cell == "dynamics":  # both losses, and the low-rank optimal baseline on the same law
+        # the seed builds the second model after the first, so its init differs: seed + 1
         return [
             member(b, loss="divergence"),
-            member(b, loss="next_token"),
+            member(b, loss="next_token", seed=b["seed"] + 1),
             member(b, model="low_rank"),
         ]
     if cell == "freezing":  # seed bug: its freezer dict has no P key; here P is a component
@@ -207,3 +208,20 @@ def job_config(study: dict[str, Any], job: str) -> dict[str, Any]:
 def data_config(config: dict[str, Any]) -> dict[str, Any]:
     """The part of a job config that fixes its data: every member's law."""
     return {"laws": [{k: m[k] for k in ("N", "law", "law_seed")} for m in config["members"]]}
+
+
+# ---- analyses and figures: which jobs and config block each one reads ---------------------------
+
+ANALYSES = CELLS + SWEEPS  # one analysis and one figure each
+
+
+def cell_jobs(study: dict[str, Any], cell: str) -> list[str]:
+    """The training jobs an analysis reads."""
+    if cell in CELLS:
+        return [cell]
+    return [f"{cell}_job{k}" for k in range(sweep_jobs(study, cell))]
+
+
+def cell_block(cell: str) -> str:
+    """The config block of a cell or sweep."""
+    return "capacity" if cell.startswith("capacity_") else cell

@@ -1,0 +1,232 @@
+"""Memorization study: laws, the batched transformer against nn.MultiheadAttention, losses and
+exact metrics, freezing, ensembles, resume, and the workflow at quick budgets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from conftest import load_config, snakemake
+
+from learning_dynamics.memorization import runs
+from learning_dynamics.memorization.laws import (
+    BatchSampler,
+    Law,
+    enumerate_sequences,
+    entropy,
+    make_law,
+)
+from learning_dynamics.memorization.model import (
+    Arch,
+    Ensemble,
+    JobTrainer,
+    all_pairs,
+    batch_losses,
+    exact_metrics,
+    init_params,
+    param_count,
+    skip_coefficients,
+    transformer_forward,
+)
+from learning_dynamics.memorization.reference import SeedStyleTransformer, load_batched
+
+torch.set_num_threads(1)  # tiny tensors: a second thread only adds synchronisation
+CPU = torch.device("cpu")
+
+
+def one(law: Law) -> Law:
+    """A law as a one-member batch."""
+    return Law(*(p[None] for p in law))
+
+
+def association(n: int, seed: int = 0, tokens: tuple[int, int] | None = None) -> Law:
+    t = tokens or (n, n)
+    return make_law(runs.association([t[0], t[1], 1]), n, seed)[0]
+
+
+def test_parameter_count_of_the_seed_model():
+    assert param_count(Arch(N=100, d=10, layers=1, para=5)) == 4030
+
+
+def test_laws_are_normalised_and_association_is_deterministic():
+    law = association(12, tokens=(5, 7))
+    assert torch.allclose(law.pi0.sum(), torch.tensor(1.0))
+    assert torch.allclose(law.pi1.sum(-1), torch.ones(12))
+    assert ((law.pi2 == 0) | (law.pi2 == 1)).all() and torch.allclose(law.pi2.sum(-1), torch.ones(12, 12))
+    assert (law.pi0 > 0).sum() == 5 and ((law.pi1 > 0).sum(-1) == 7).all()
+    assert float(entropy(law)) == 0.0
+    # power law: every context has the same entropy, that of the normalised alpha^k vector
+    spec = {"kind": "power_uniform", "alphas": [1.0, 1.0, 0.6], "nb_tokens": [9, 9, 6]}
+    law, _ = make_law(spec, 9, 3)
+    w = 0.6 ** np.arange(6)
+    w /= w.sum()
+    assert float(entropy(law)) == pytest.approx(-(w * np.log(w)).sum(), rel=1e-6)
+    # enumerate: association sequences, one per context in the support, first token fastest
+    seqs = enumerate_sequences(association(4), eps=0.0)
+    assert len(seqs) == 16 and seqs[:4, 0].tolist() == [0, 1, 2, 3]
+
+
+def test_sampler_follows_the_law_and_never_draws_impossible_tokens():
+    spec = {"kind": "power_uniform", "alphas": [0.8, 0.9, 0.7], "nb_tokens": [4, 5, 6]}
+    law, _ = make_law(spec, 8, 1)
+    sampler = BatchSampler(one(law), [5], CPU)
+    seq, rows = sampler.sample(200_000)
+    x1, x2, x3 = seq[0].unbind(-1)
+    assert (law.pi0[x1] > 0).all() and (law.pi1[x1, x2] > 0).all()
+    assert (law.pi2[x1, x2, x3] > 0).all()
+    assert torch.equal(rows[0], law.pi2[x1, x2])
+    freq = torch.bincount(x1, minlength=8) / len(x1)
+    assert torch.allclose(freq, law.pi0, atol=4e-3)
+
+
+@pytest.mark.parametrize(
+    ("arch", "skips"),
+    [
+        (Arch(N=20, d=8, para=3), {}),
+        (Arch(N=20, d=8, para=2, heads=2), {"residual": True}),
+        (Arch(N=20, d=8, para=2, layers=2, mlp_width=6, mlp_depth=2), {"pos_qk": True}),
+        (Arch(N=20, d=8, para=2, layers=3), {"emb_ov": True, "residual": True}),
+    ],
+)
+def test_batched_transformer_equals_multihead_attention_modules(arch, skips):
+    """Same weights, same function: the two-key closed form, table projections and batched
+    layout compute what `para` nn.MultiheadAttention modules compute on the whole sequence."""
+    params = init_params(arch, [7, 8])
+    x = torch.randint(0, arch.N, (2, 64, 3), generator=torch.Generator().manual_seed(0))
+    keep = skip_coefficients([skips, skips], CPU)
+    logits, _ = transformer_forward(params, arch, keep, x[..., :2])
+    for k in range(2):
+        ref = SeedStyleTransformer(arch, skips)
+        load_batched(ref, params, k)
+        with torch.no_grad():
+            expected = ref(x[k])
+        got = logits[k] - logits[k].mean(-1, keepdim=True)
+        assert torch.allclose(got, expected, atol=2e-5), (got - expected).abs().max()
+
+
+def test_exact_divergence_is_the_expected_batch_loss():
+    """Exact KL over all contexts = E[full-divergence batch loss] = E[next-token loss]."""
+    spec = {"kind": "power_uniform", "alphas": [0.9, 0.9, 0.6], "nb_tokens": [15, 15, 15]}
+    law = one(make_law(spec, 15, 2)[0])
+    ens = Ensemble(Arch(N=15, d=6, para=2), [{"seed": 1, "loss": "divergence"}], law, 1e-3, CPU)
+    exact = ens.exact()
+    seq, rows = ens.sampler.sample(400_000)
+    with torch.no_grad():
+        logits, _ = ens.logits(seq[..., :2])
+    ent = entropy(ens.law)
+    div, _ = batch_losses(logits, seq[..., 2], rows, ent, torch.tensor([False]))
+    nt, acc = batch_losses(logits, seq[..., 2], rows, ent, torch.tensor([True]))
+    # per-sequence spread of the next-token loss sets the tolerance (about 4 standard errors)
+    assert float(div) == pytest.approx(float(exact["divergence"]), abs=0.01)
+    assert float(nt) == pytest.approx(float(exact["divergence"]), abs=0.02)
+    assert float(acc) == pytest.approx(float(exact["accuracy"]), abs=0.004)
+    # and the exact value is a KL: zero for the law itself, positive otherwise
+    n = 15
+    perfect = torch.log(ens.law.pi2.reshape(1, n * n, n).clamp_min(1e-30))
+    assert float(exact_metrics(perfect, ens.law)["divergence"]) == pytest.approx(0, abs=1e-5)
+    assert float(exact["divergence"]) > 0.1
+
+
+def test_low_rank_model_memorizes_a_deterministic_association():
+    law = one(association(10))
+    ens = Ensemble(Arch(model="low_rank", N=10, d=5), [{"seed": 0, "loss": "divergence"}],
+                   law, 1e-2, CPU)
+    before = ens.exact()
+    for _ in range(600):
+        ens.step(256)
+    after = ens.exact()
+    assert float(before["divergence"]) > 1.0
+    assert float(after["divergence"]) < 0.02
+    assert float(after["accuracy"]) == 1.0
+
+
+def job(members, steps=40, batch=128, lr=1e-2):
+    return {"steps": steps, "batch": batch, "lr": lr, "snapshot_every": 20, "members": members}
+
+
+def test_freezing_everything_but_o_leaves_the_rest_bit_identical():
+    study = load_config()["memorization"]
+    cfg = runs.job_config(study, "freezing")
+    law = association(10)
+    trainer = JobTrainer(job(cfg["members"]), [law, law], CPU)
+    only_o, all_but_o = trainer.ensembles  # members: trains [O], then [E, P, QKV, U]
+    start = [{k: v.detach().clone() for k, v in e.params.items()} for e in trainer.ensembles]
+    for s in range(40):
+        trainer.step(s)
+    for name, value in only_o.params.items():
+        same = torch.equal(value, start[0][name])
+        assert same == (name != "O"), name
+    for name, value in all_but_o.params.items():
+        assert torch.equal(value, start[1][name]) == (name == "O"), name
+
+
+def test_ensemble_member_equals_its_single_run():
+    members = [
+        {"model": "transformer", "N": 12, "d": 6, "para": 3, "seed": s, "loss": loss,
+         "skips": skips, "law_seed": s}
+        for s, loss, skips in [(1, "divergence", {}), (2, "next_token", {"residual": True}),
+                               (3, "divergence", {"pos_qk": True})]
+    ]
+    laws = [association(12, seed=s) for s in (1, 2, 3)]
+    together = JobTrainer(job(members), laws, CPU)
+    rows = [together.step(s) for s in range(40)]
+    for k, m in enumerate(members):
+        alone = JobTrainer(job([m]), [laws[k]], CPU)
+        single = [alone.step(s) for s in range(40)]
+        for metric in ("loss", "accuracy"):
+            a = torch.stack([r[metric][k] for r in rows])
+            b = torch.stack([r[metric][0] for r in single])
+            assert torch.allclose(a, b, atol=1e-5), metric
+        for name, value in alone.ensembles[0].params.items():
+            assert torch.allclose(together.ensembles[0].params[name][k], value[0], atol=1e-5)
+
+
+def test_resume_from_state_dict_continues_bit_for_bit():
+    m = {"model": "transformer", "N": 10, "d": 4, "para": 2, "seed": 4, "loss": "divergence"}
+    law = [association(10)]
+    straight = JobTrainer(job([m]), law, CPU)
+    for s in range(30):
+        straight.step(s)
+    first = JobTrainer(job([m]), law, CPU)
+    for s in range(15):
+        first.step(s)
+    state = first.state_dict()
+    second = JobTrainer(job([m]), law, CPU)
+    second.load_state_dict(state)
+    for s in range(15, 30):
+        second.step(s)
+    for name, value in straight.ensembles[0].params.items():
+        assert torch.equal(second.ensembles[0].params[name], value), name
+
+
+def test_all_pairs_order_matches_the_low_rank_table():
+    pairs = all_pairs(5, 1, CPU)[0]
+    assert pairs[7].tolist() == [1, 2]  # pair index x1·N + x2
+    assert math.prod(pairs.shape) == 50
+
+
+def test_capacity_lower_bound_and_job_split():
+    study = load_config()["memorization"]
+    members = runs.capacity_members(study, "capacity_heads")
+    names = [j for j in runs.jobs(study) if j.startswith("capacity_heads_job")]
+    split = [m for j in names for m in runs.job_config(study, j)["members"]]
+    assert split == members  # the jobs cover the sweep exactly once, in order
+    assert {m["para"] for m in members} == {1, 4, 7}
+
+
+def test_quick_workflow_dry_runs_every_memorization_figure(tmp_path):
+    targets = [f"memorization_{c}" for c in runs.ANALYSES]
+    out = snakemake(tmp_path, *targets, "-n", "--configfile", "config/quick.yaml")
+    assert "memorization_train" in out.stdout
+
+
+def test_bad_memorization_config_is_refused_naming_the_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("memorization:\n  dynamics:\n    steps: -3\n  capacity:\n    seedz: [1]\n")
+    out = snakemake(tmp_path, "-n", "--configfile", str(bad), check=False)
+    message = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "memorization.dynamics.steps" in message
+    assert "memorization.capacity" in message and "seedz" in message
