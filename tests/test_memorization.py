@@ -14,8 +14,8 @@ from learning_dynamics.memorization import runs
 from learning_dynamics.memorization.laws import (
     BatchSampler,
     Law,
-    enumerate_sequences,
     entropy,
+    enumerate_sequences,
     make_law,
 )
 from learning_dynamics.memorization.model import (
@@ -54,7 +54,8 @@ def test_laws_are_normalised_and_association_is_deterministic():
     law = association(12, tokens=(5, 7))
     assert torch.allclose(law.pi0.sum(), torch.tensor(1.0))
     assert torch.allclose(law.pi1.sum(-1), torch.ones(12))
-    assert ((law.pi2 == 0) | (law.pi2 == 1)).all() and torch.allclose(law.pi2.sum(-1), torch.ones(12, 12))
+    assert ((law.pi2 == 0) | (law.pi2 == 1)).all()
+    assert torch.allclose(law.pi2.sum(-1), torch.ones(12, 12))
     assert (law.pi0 > 0).sum() == 5 and ((law.pi1 > 0).sum(-1) == 7).all()
     assert float(entropy(law)) == 0.0
     # power law: every context has the same entropy, that of the normalised alpha^k vector
@@ -131,8 +132,9 @@ def test_exact_divergence_is_the_expected_batch_loss():
 
 def test_low_rank_model_memorizes_a_deterministic_association():
     law = one(association(10))
-    ens = Ensemble(Arch(model="low_rank", N=10, d=5), [{"seed": 0, "loss": "divergence"}],
-                   law, 1e-2, CPU)
+    ens = Ensemble(
+        Arch(model="low_rank", N=10, d=5), [{"seed": 0, "loss": "divergence"}], law, 1e-2, CPU
+    )
     before = ens.exact()
     for _ in range(600):
         ens.step(256)
@@ -164,10 +166,21 @@ def test_freezing_everything_but_o_leaves_the_rest_bit_identical():
 
 def test_ensemble_member_equals_its_single_run():
     members = [
-        {"model": "transformer", "N": 12, "d": 6, "para": 3, "seed": s, "loss": loss,
-         "skips": skips, "law_seed": s}
-        for s, loss, skips in [(1, "divergence", {}), (2, "next_token", {"residual": True}),
-                               (3, "divergence", {"pos_qk": True})]
+        {
+            "model": "transformer",
+            "N": 12,
+            "d": 6,
+            "para": 3,
+            "seed": s,
+            "loss": loss,
+            "skips": skips,
+            "law_seed": s,
+        }
+        for s, loss, skips in [
+            (1, "divergence", {}),
+            (2, "next_token", {"residual": True}),
+            (3, "divergence", {"pos_qk": True}),
+        ]
     ]
     laws = [association(12, seed=s) for s in (1, 2, 3)]
     together = JobTrainer(job(members), laws, CPU)

@@ -51,13 +51,13 @@ def plot_dynamics(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: 
         k = row.member
         ax_l.plot(step, _smooth(ex["metrics/loss"][:, k], 50), color=colour, alpha=0.35, lw=0.8)
         ax_l.plot(estep, ex["exact/divergence"][:, k], color=colour, label=f"{label} (exact)")
-        ax_a.plot(step, _smooth(ex["metrics/accuracy"][:, k], 50), color=colour, alpha=0.35,
-                  lw=0.8)
+        ax_a.plot(step, _smooth(ex["metrics/accuracy"][:, k], 50), color=colour, alpha=0.35, lw=0.8)
         ax_a.plot(estep, ex["exact/accuracy"][:, k], color=colour, label=f"{label} (expected)")
     ax_l.axhline(summary["random_baseline"], color="C3", ls="--", label="random: log N − H")
     ax_l.axhline(summary["optimal_baseline"], color="C2", ls="--", label="optimal: low-rank")
-    ax_l.set(xlabel="batch (step)", ylabel="divergence (nats)", ylim=(0, None),
-             title="learning dynamics")
+    ax_l.set(
+        xlabel="batch (step)", ylabel="divergence (nats)", ylim=(0, None), title="learning dynamics"
+    )
     n = int(table.N.iloc[0])
     ax_a.axhline(1 / n, color="k", ls=":", label="random 1/N")
     low = table[table.run == "low_rank"].iloc[0]
@@ -83,10 +83,16 @@ def _bars(ax, labels, values, random, title) -> None:  # noqa: ANN001
 def plot_freezing(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     """Cell 2: what training only the out-projections O buys, against training everything else."""
     fig, ax = plt.subplots(figsize=(1.6 * COLUMN, 0.5 * COLUMN + 0.3 * len(table)))
-    labels = [f"trains {t}\n(acc {a:.2f})" for t, a in zip(table.trains, table.accuracy,
-                                                          strict=True)]
-    _bars(ax, labels, table.divergence.to_numpy(), summary["random_baseline"],
-          f"freezing (N={table.N.iloc[0]}, d={table.d.iloc[0]}, H={table.para.iloc[0]})")
+    labels = [
+        f"trains {t}\n(acc {a:.2f})" for t, a in zip(table.trains, table.accuracy, strict=True)
+    ]
+    _bars(
+        ax,
+        labels,
+        table.divergence.to_numpy(),
+        summary["random_baseline"],
+        f"freezing (N={table.N.iloc[0]}, d={table.d.iloc[0]}, H={table.para.iloc[0]})",
+    )
     save_figure(fig, pdf, png)
 
 
@@ -94,8 +100,13 @@ def plot_architecture(summary, table, arrays, extracts, pdf, png) -> None:  # no
     """Cell 4: final divergence for each setting of the skip switches."""
     fig, ax = plt.subplots(figsize=(1.8 * COLUMN, 0.4 * COLUMN + 0.22 * len(table)))
     labels = [f"skip {s}" if s != "none" else "full model" for s in table.skips]
-    _bars(ax, labels, table.divergence.to_numpy(), summary["random_baseline"],
-          "architecture: which inputs the heads need")
+    _bars(
+        ax,
+        labels,
+        table.divergence.to_numpy(),
+        summary["random_baseline"],
+        "architecture: which inputs the heads need",
+    )
     save_figure(fig, pdf, png)
 
 
@@ -113,8 +124,12 @@ def plot_scaling(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: A
         ax.plot(rows.para, rows.divergence, "o-", color=f"C{i}", label=label)
         ax.axhline(rows.best_divergence.iloc[0], color=f"C{i}", ls="--", lw=0.8)
     ax.axhline(table.unif_loss.iloc[0], color="C3", ls=":", label="random: log N − H")
-    ax.set(xscale="log", xlabel="parallel heads", ylabel="final exact divergence (nats)",
-           title="scaling (dashed: low-rank optimum)")
+    ax.set(
+        xscale="log",
+        xlabel="parallel heads",
+        ylabel="final exact divergence (nats)",
+        title="scaling (dashed: low-rank optimum)",
+    )
     ax.legend(fontsize=7)
     save_figure(fig, pdf, png)
 
@@ -129,16 +144,25 @@ def plot_capacity(summary, table, arrays, extracts, pdf, png, sweep: str) -> Non
     ax.fill_between(x, points.accuracy_min, points.accuracy_max, color="C0", alpha=0.25)
     ax.plot(x, points.accuracy_mean, "o-", color="C0", label="trained (last batches)")
     ax.plot(x, points.exact_mean, "s:", color="C1", ms=3, label="expected (exact)")
-    ax.plot(x, points.lower_bound, "k--", label=r"bound $\frac{1}{N}+(1-\frac{1}{N})"
-            r"\frac{H d_h + d}{N^2}$")
+    ax.plot(
+        x,
+        points.lower_bound,
+        "k--",
+        label=r"bound $\frac{1}{N}+(1-\frac{1}{N})"
+        r"\frac{H d_h + d}{N^2}$",
+    )
     n = int(table.N.iloc[0])
     if n == 50:
         px, py = zip(*PAPER_CAPACITY[sweep], strict=True)
         ax.plot(px, py, "r*", ms=9, label="paper (stored results)")
     fixed = {"para": "H", "d_head": "d_h", "d": "d"}
     rest = ", ".join(f"{fixed[c]}={int(table[c].iloc[0])}" for c in fixed if c != column)
-    ax.set(xlabel=label, ylabel="accuracy", ylim=(0, 1.05),
-           title=f"capacity: N={n} ({n * n} facts), {rest}")
+    ax.set(
+        xlabel=label,
+        ylabel="accuracy",
+        ylim=(0, 1.05),
+        title=f"capacity: N={n} ({n * n} facts), {rest}",
+    )
     ax.legend(fontsize=7, loc="upper left")
     save_figure(fig, pdf, png)
 
