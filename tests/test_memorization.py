@@ -3,9 +3,12 @@ exact metrics, freezing, ensembles, resume, and the workflow at quick budgets.""
 
 from __future__ import annotations
 
+import json
 import math
 
+import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import load_config, snakemake
@@ -26,6 +29,7 @@ from learning_dynamics.memorization.model import (
     batch_losses,
     exact_metrics,
     init_params,
+    loss_targets,
     param_count,
     skip_coefficients,
     transformer_forward,
@@ -116,9 +120,9 @@ def test_exact_divergence_is_the_expected_batch_loss():
     seq, rows = ens.sampler.sample(400_000)
     with torch.no_grad():
         logits, _ = ens.logits(seq[..., :2])
-    ent = entropy(ens.law)
-    div, _ = batch_losses(logits, seq[..., 2], rows, ent, torch.tensor([False]))
-    nt, acc = batch_losses(logits, seq[..., 2], rows, ent, torch.tensor([True]))
+    ent, x3 = entropy(ens.law), seq[..., 2]
+    div, _ = batch_losses(logits, x3, loss_targets(x3, rows, [False], 15), ent)
+    nt, acc = batch_losses(logits, x3, loss_targets(x3, rows, [True], 15), ent)
     # per-sequence spread of the next-token loss sets the tolerance (about 4 standard errors)
     assert float(div) == pytest.approx(float(exact["divergence"]), abs=0.01)
     assert float(nt) == pytest.approx(float(exact["divergence"]), abs=0.02)
@@ -243,3 +247,28 @@ def test_bad_memorization_config_is_refused_naming_the_key(tmp_path):
     assert out.returncode != 0
     assert "memorization.dynamics.steps" in message
     assert "memorization.capacity" in message and "seedz" in message
+
+
+@pytest.mark.slow
+def test_quick_workflow_builds_every_memorization_figure(tmp_path):
+    targets = [f"memorization_{c}" for c in runs.ANALYSES]
+    snakemake(tmp_path, *targets, "--cores", "2", "--configfile", "config/quick.yaml")
+    figures = tmp_path / "results" / "figures"
+    for name in targets:
+        for ext in ("pdf", "png"):
+            assert (figures / f"{name}.{ext}").stat().st_size > 5_000, name
+    results = tmp_path / "results" / "memorization"
+    dynamics = json.loads((results / "dynamics" / "summary.json").read_text())
+    assert dynamics["params"] == 4030
+    # association law: zero entropy, so the random baseline is log N exactly
+    assert dynamics["random_baseline"] == pytest.approx(math.log(100), abs=1e-6)
+    for run in ("full_divergence", "next_token", "low_rank"):
+        assert dynamics[run]["divergence"] < dynamics["random_baseline"]
+    capacity = pd.read_csv(results / "capacity_heads" / "table.csv")
+    assert len(capacity) == 3 * 2  # quick: H in {1, 4, 7} x 2 seeds, over two jobs
+    assert (capacity.batch_accuracy > capacity.lower_bound).all()
+    scaling = pd.read_csv(results / "scaling" / "table.csv")
+    assert list(scaling.para) == [1, 4] and scaling.best_loss.notna().all()
+    with h5py.File(results / "dynamics" / "history.h5", "r") as f:
+        assert f.attrs["complete"] and f["metrics/loss"].shape == (600, 3)
+        assert f["exact/divergence"].shape == (25, 3) and f["params_g0/QKV"].shape[1] == 2

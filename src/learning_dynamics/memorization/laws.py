@@ -162,8 +162,9 @@ class BatchSampler:
         idx = torch.searchsorted(cdf_rows, (u * cdf_rows[..., -1]).unsqueeze(-1), right=True)
         return idx.squeeze(-1).clamp_max_(cdf_rows.shape[-1] - 1)
 
-    def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(E, batch, 3) int64 sequences, and pi2[x1, x2] for each as (E, batch, N)."""
+    def sample(self, batch: int, rows: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(E, batch, 3) int64 sequences, and (if `rows`) pi2[x1, x2] for each as
+        (E, batch, N)."""
         u = torch.stack([torch.rand(3, batch, generator=g) for g in self.generators])
         u = u.to(self.device, non_blocking=True)
         e, n = u.shape[0], self.n
@@ -173,7 +174,7 @@ class BatchSampler:
         x2 = self._draw(self.cdf1.index_select(0, ctx1), u[:, 1].flatten()).view(e, batch)
         ctx2 = ctx1 * n + x2.flatten()  # = (member·N + x1)·N + x2
         x3 = self._draw(self.cdf2.index_select(0, ctx2), u[:, 2].flatten()).view(e, batch)
-        pi2_rows = self.pi2.index_select(0, ctx2).view(e, batch, n)
+        pi2_rows = self.pi2.index_select(0, ctx2).view(e, batch, n) if rows else None
         return torch.stack([x1, x2, x3], dim=-1), pi2_rows
 
     def state_dict(self) -> list[torch.Tensor]:

@@ -207,7 +207,7 @@ def transformer_forward(
         else:
             n = layer_norm(res)
             q1, k_tok, v_tok = _linear(n[:, :, 1], wq), _linear(n, wk), _linear(n, wv)
-        pq, pk, pv = (_linear(pos, w_) for w_ in (wq, wk, wv))  # (E, 2, H·hd)
+        pq, pk, pv = _linear(pos, p["QKV"][:, layer].flatten(1, 2)).chunk(3, -1)  # (E, 2, H·hd)
         k0, k1 = k_tok.unbind(2)
         v0, v1 = v_tok.unbind(2)
         q1 = _scale(q1, k_emb_qk) + _scale(pq[:, None, 1], k_pos_qk)
@@ -258,22 +258,48 @@ def centred(logits: torch.Tensor) -> torch.Tensor:
 # ---- losses and exact (noise-free) metrics ------------------------------------------------------
 
 
+class _CrossEntropy(torch.autograd.Function):
+    """Per member, the batch mean of −Σ_x target(x)·log softmax(logits)(x), with its gradient
+    (softmax − target)/B written out (cheaper than autograd's chain through log_softmax)."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
+        logq = logits.log_softmax(-1)
+        ctx.save_for_backward(logq, target)
+        return -(target * logq).sum(-1).mean(-1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: ANN001
+        logq, target = ctx.saved_tensors
+        scale = (grad / logq.shape[-2]).view(-1, 1, 1)
+        return (logq.exp() - target) * scale, None
+
+
+def loss_targets(
+    x3: torch.Tensor, pi2_rows: torch.Tensor | None, next_token: list[bool], n: int
+) -> torch.Tensor:
+    """The row each member's cross-entropy is taken against (E, B, N): one-hot x3 for the
+    next-token loss, pi2[x1, x2] for the full divergence (`next_token` per member; the rows
+    are needed only when some member uses the divergence)."""
+    if not any(next_token):
+        return pi2_rows
+    one_hot = torch.zeros(*x3.shape, n, device=x3.device).scatter_(-1, x3[..., None], 1.0)
+    if all(next_token):
+        return one_hot
+    choose = torch.tensor(next_token, device=x3.device)[:, None, None]
+    return torch.where(choose, one_hot, pi2_rows)
+
+
 def batch_losses(
-    logits: torch.Tensor,
-    x3: torch.Tensor,
-    pi2_rows: torch.Tensor,
-    entropy: torch.Tensor,
-    next_token: torch.Tensor,
+    logits: torch.Tensor, x3: torch.Tensor, target: torch.Tensor, entropy: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-member loss (E,) and accuracy (E,) of one batch.
 
     next token: cross-entropy of the sampled x3 minus the entropy of the law (0 is optimal);
     full divergence: −entropy − E_batch Σ_x pi2[x1, x2](x)·log q(x), an unbiased KL estimate.
-    `next_token` (E,) bool chooses per member. Accuracy: argmax vs the sampled x3."""
-    logq = logits.log_softmax(-1)
-    nt = -logq.gather(-1, x3[..., None]).squeeze(-1).mean(-1)
-    div = -(pi2_rows * logq).sum(-1).mean(-1)
-    loss = torch.where(next_token, nt, div) - entropy
+    Both are a cross-entropy against a target row (`loss_targets`) minus the entropy.
+    Accuracy: argmax vs the sampled x3."""
+    loss = _CrossEntropy.apply(logits, target) - entropy
     # x3 scores a hit when its logit is the maximum (argmax is slow on CPU; ties have measure 0)
     hit = logits.gather(-1, x3[..., None]).squeeze(-1) >= logits.amax(-1)
     return loss, hit.float().mean(-1)
@@ -329,7 +355,7 @@ class Ensemble:
             value.requires_grad_(component(name) not in arch.freeze)
         self.trainable = [v for v in self.params.values() if v.requires_grad]
         self.keep = skip_coefficients([m.get("skips", {}) for m in members], device)
-        self.next_token = torch.tensor([m["loss"] == "next_token" for m in members], device=device)
+        self.next_token = [m["loss"] == "next_token" for m in members]
         self.sampler = BatchSampler(law, [batch_seed(s) for s in seeds], device)
         fused = device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam(self.trainable, lr=lr, fused=fused)
@@ -341,9 +367,11 @@ class Ensemble:
 
     def step(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One Adam step on a fresh batch; the batch's loss and accuracy before the update."""
-        seq, pi2_rows = self.sampler.sample(batch)
+        seq, pi2_rows = self.sampler.sample(batch, rows=not all(self.next_token))
+        x3 = seq[..., 2]
         logits, _ = self.logits(seq[..., :2])
-        loss, accuracy = batch_losses(logits, seq[..., 2], pi2_rows, self.entropy, self.next_token)
+        target = loss_targets(x3, pi2_rows, self.next_token, self.arch.N)
+        loss, accuracy = batch_losses(logits, x3, target, self.entropy)
         if self.trainable:
             self.optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()
@@ -410,6 +438,8 @@ class JobTrainer:
         self.inverse = torch.tensor(np.argsort(order), device=device)
 
     def _members(self, columns: list[torch.Tensor]) -> torch.Tensor:
+        if len(columns) == 1:  # one ensemble: already in member order
+            return columns[0]
         return torch.cat(columns, -1)[..., self.inverse]
 
     def step(self, step: int) -> dict[str, torch.Tensor]:
