@@ -86,22 +86,25 @@ def test_sampler_follows_the_law_and_never_draws_impossible_tokens():
     assert torch.allclose(freq, law.pi0, atol=4e-3)
 
 
+@pytest.mark.parametrize("tables", [False, True])
 @pytest.mark.parametrize(
     ("arch", "skips"),
     [
         (Arch(N=20, d=8, para=3), {}),
         (Arch(N=20, d=8, para=2, heads=2), {"residual": True}),
+        (Arch(N=20, d=8, para=2, mlp_width=6, mlp_depth=1), {"emb_ov": True, "pos_qk": True}),
         (Arch(N=20, d=8, para=2, layers=2, mlp_width=6, mlp_depth=2), {"pos_qk": True}),
         (Arch(N=20, d=8, para=2, layers=3), {"emb_ov": True, "residual": True}),
     ],
 )
-def test_batched_transformer_equals_multihead_attention_modules(arch, skips):
-    """Same weights, same function: the two-key closed form, table projections and batched
-    layout compute what `para` nn.MultiheadAttention modules compute on the whole sequence."""
+def test_batched_transformer_equals_multihead_attention_modules(arch, skips, tables):
+    """Same weights, same function: the two-key closed form, token tables and batched layout
+    compute what `para` nn.MultiheadAttention modules compute on the whole sequence (one-layer
+    models with and without the token-table path)."""
     params = init_params(arch, [7, 8])
     x = torch.randint(0, arch.N, (2, 64, 3), generator=torch.Generator().manual_seed(0))
     keep = skip_coefficients([skips, skips], CPU)
-    logits, _ = transformer_forward(params, arch, keep, x[..., :2])
+    logits, _ = transformer_forward(params, arch, keep, x[..., :2], tables=tables)
     for k in range(2):
         ref = SeedStyleTransformer(arch, skips)
         load_batched(ref, params, k)

@@ -174,12 +174,76 @@ def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return flat.view(*index.shape, k)
 
 
+def _mlp(p: dict[str, torch.Tensor], arch: Arch, layer: int, res: torch.Tensor) -> torch.Tensor:
+    """res + MLP(LN(res)): Linear → GELU → [Linear → GELU]×(depth − 1) → Linear (no bias)."""
+    h = layer_norm(res)
+    for i in range(arch.mlp_depth):
+        w_i, b_i = p[f"MLP{layer}.w{i}"], p[f"MLP{layer}.b{i}"]
+        h = F.gelu(_linear(h, w_i) + b_i.view(b_i.shape[0], *[1] * (h.dim() - 2), -1))
+    return res + _linear(h, p[f"MLP{layer}.out"])
+
+
+def _one_layer_forward(
+    p: dict[str, torch.Tensor],
+    arch: Arch,
+    keep: list[torch.Tensor | None],
+    x: torch.Tensor,
+    trace: bool,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """`transformer_forward` for one layer, through token tables.
+
+    With one layer every attention input depends on a single token, so everything before the
+    per-sequence mixing is a table over the N tokens: the scores q(x2)·k(x1) of every pair and
+    head (E, N, N, H), the self-scores q(x2)·k(x2), and each head's value rows already passed
+    through its out-projection (E, N, H, d). A batch then only gathers rows: the attention on x1
+    is a = sigmoid((s(x2, x1) − s(x2, x2))/√d_head) and the layer adds
+    Σ_h y1_h(x2) + a_h·(y0_h(x1) − y1_h(x2)) to the residual (y0/y1: value rows at position
+    0/1 times O_h)."""
+    H, hd, n = arch.n_heads, arch.head_dim, arch.N
+    k_res, k_pos_qk, k_emb_qk, k_pos_ov, k_emb_ov = keep
+    w = p["QKV"][:, 0].flatten(1, 2)  # (E, 3·H·hd, d)
+    tq, tk, tv = _linear(layer_norm(p["E"]), w).chunk(3, -1)  # token rows (E, N, H·hd)
+    pq, pk, pv = _linear(p["P"][:, :2], w).chunk(3, -1)  # position rows (E, 2, H·hd)
+
+    def rows(tok, k_emb, pos, t, k_pos):  # noqa: ANN001, ANN202
+        """Input rows of position t for every token, skip switches applied: (E, N, H, hd)."""
+        return (_scale(tok, k_emb) + _scale(pos[:, t : t + 1], k_pos)).unflatten(-1, (H, hd))
+
+    q1 = rows(tq, k_emb_qk, pq, 1, k_pos_qk)
+    k0, k1 = rows(tk, k_emb_qk, pk, 0, k_pos_qk), rows(tk, k_emb_qk, pk, 1, k_pos_qk)
+    # s01[e, x2·N + x1, h] = q1(x2)·k0(x1); s11[e, x2, h] = q1(x2)·k1(x2)
+    s01 = torch.einsum("eahc,ebhc->eabh", q1, k0).reshape(-1, n * n, H)
+    s11 = (q1 * k1).sum(-1)
+    o = p["O"][:, 0].unflatten(-1, (H, hd))  # (E, d, H, hd)
+    y0 = torch.einsum("enhc,edhc->enhd", rows(tv, k_emb_ov, pv, 0, k_pos_ov), o)
+    y1 = torch.einsum("enhc,edhc->enhd", rows(tv, k_emb_ov, pv, 1, k_pos_ov), o)
+
+    x1, x2 = x[..., 0], x[..., 1]
+    a0 = torch.sigmoid((_rows(s01, x2 * n + x1) - _rows(s11, x2)) * hd**-0.5)  # (E, B, H)
+    base = _rows(y1.sum(2), x2)  # Σ_h y1_h(x2): every head attending only to x2
+    diff = (_rows(y0.flatten(-2), x1) - _rows(y1.flatten(-2), x2)).unflatten(-1, (H, arch.d))
+    res = base + (a0.unsqueeze(-1) * diff).sum(-2) + _scale(_rows(p["E"], x2), k_res)
+    out: dict[str, torch.Tensor] = {}
+    if trace:
+        out["heads_layer0"] = _rows(y1.flatten(-2), x2).unflatten(-1, (H, arch.d)) + (
+            a0.unsqueeze(-1) * diff
+        )
+        out["attention_layer0"] = a0
+        out["res_after_attn_layer0"] = res
+    if arch.has_mlp:
+        res = _mlp(p, arch, 0, res)
+    if trace:
+        out["res_after_mlp_layer0"] = res
+    return _linear(res, p["U"]), out
+
+
 def transformer_forward(
     p: dict[str, torch.Tensor],
     arch: Arch,
     keep: list[torch.Tensor | None],
     x: torch.Tensor,
     trace: bool = False,
+    tables: bool | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Logits (E, B, N) at the last input position for inputs x (E, B, 2) = (x1, x2), and with
     `trace` the intermediates: residual after each stage, every head's output at the last
@@ -188,7 +252,14 @@ def transformer_forward(
     Only x3 is scored, so there are two input positions: under the causal mask position 0
     attends to itself (its head output is its value) and position 1 gives weight
     a = sigmoid(q1·(k0 − k1)/√d_head) to position 0 and 1 − a to itself; this closed form of the
-    two-key softmax is all the attention there is."""
+    two-key softmax is all the attention there is.
+
+    One-layer models can go through token tables (`_one_layer_forward`); `tables=None` does so
+    when the N² pair table is smaller than the batch's per-head work (B·d_head/2 per head)."""
+    if tables is None:
+        tables = arch.N**2 * 2 < x.shape[1] * arch.head_dim
+    if arch.layers == 1 and tables:
+        return _one_layer_forward(p, arch, keep, x, trace)
     H, hd = arch.n_heads, arch.head_dim
     k_res, k_pos_qk, k_emb_qk, k_pos_ov, k_emb_ov = keep
     pos = p["P"][:, :2]  # (E, 2, d)
@@ -232,11 +303,7 @@ def transformer_forward(
             out[f"attention_layer{layer}"] = a0
             out[f"res_after_attn_layer{layer}"] = res[:, :, -1]
         if arch.has_mlp:
-            h = layer_norm(res)
-            for i in range(arch.mlp_depth):
-                w_i, b_i = p[f"MLP{layer}.w{i}"], p[f"MLP{layer}.b{i}"]
-                h = F.gelu(_linear(h, w_i) + b_i[:, None, None])
-            res = res + _linear(h, p[f"MLP{layer}.out"])
+            res = _mlp(p, arch, layer, res)
         if trace:
             out[f"res_after_mlp_layer{layer}"] = res[:, :, -1]
     logits = _linear(res[:, :, -1], p["U"])  # (E, B, N)
