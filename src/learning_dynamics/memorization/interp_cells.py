@@ -84,13 +84,20 @@ def attention(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Re
 
 
 def _map_panel(ax: plt.Axes, m: np.ndarray, support: np.ndarray, title: str) -> Any:
-    """A map [x1, x2] drawn as the seed drew it (x1 across, x2 down), law pairs dotted."""
-    image = ax.imshow(m.T, vmin=0, vmax=1, cmap="viridis", origin="upper", interpolation="none")
-    x1, x2 = np.nonzero(support)
-    ax.scatter(x1, x2, s=4 if len(m) > 30 else 10, c="white", edgecolors="black", lw=0.3)
-    ax.set_xlabel("$x_1$ (first token)")
-    ax.set_ylabel("$x_2$ (query token)")
-    ax.set_title(title)
+    """A map [x1, x2] restricted to the law's tokens (x1 in the support of P(x1), x2 in the
+    support of some P(x2 | x1)): x1 down, x2 across, the law's pairs dotted."""
+    rows, cols = np.flatnonzero(support.any(1)), np.flatnonzero(support.any(0))
+    image = ax.imshow(
+        m[np.ix_(rows, cols)], vmin=0, vmax=1, cmap="viridis", aspect="auto", interpolation="none"
+    )
+    r, c = np.nonzero(support[np.ix_(rows, cols)])
+    ax.scatter(c, r, s=7, c="white", edgecolors="black", lw=0.4)
+    for axis, ticks in ((ax.xaxis, cols), (ax.yaxis, rows)):
+        step = max(1, len(ticks) // 20)
+        axis.set_ticks(range(0, len(ticks), step), [str(t) for t in ticks[::step]], fontsize=6)
+    ax.set_xlabel("$x_2$ (query token)")
+    ax.set_ylabel("$x_1$")
+    ax.set_title(title, fontsize=10)
     ax.grid(False)
     return image
 
@@ -100,22 +107,33 @@ def plot_attention(
 ) -> None:
     maps, sv, support = arrays["maps"], arrays["singular_values"], arrays["prior"] > 0
     heads = len(maps)
-    fig, axes = plt.subplots(1, heads + 1, figsize=(1.1 * COLUMN * (heads + 1), 1.15 * COLUMN))
+    fig = plt.figure(figsize=(2.6 * COLUMN, (0.75 * heads + 0.6) * COLUMN / 1.4))
+    grid = fig.add_gridspec(heads, 2, width_ratios=[3, 1])
     for h in range(heads):
-        image = _map_panel(axes[h], maps[h], support, f"head {h}: attention on $x_1$")
-    fig.colorbar(image, ax=axes[:heads].tolist(), shrink=0.8, label="attention of $x_2$ on $x_1$")
-    ax = axes[-1]
+        ax = fig.add_subplot(grid[h, 0])
+        image = _map_panel(
+            ax,
+            maps[h],
+            support,
+            f"head {h}: attention on $x_1$ (mean over the law's pairs "
+            f"{table.attention_on_law[h]:.2f})",
+        )
+        if h < heads - 1:
+            ax.set_xlabel("")
+        fig.colorbar(image, ax=ax, pad=0.01)
+    ax = fig.add_subplot(grid[:, 1])
     for h in range(heads):
         ax.semilogy(np.arange(1, sv.shape[1] + 1), sv[h], marker=".", ms=3, label=f"head {h}")
     ax.set_xlabel("index")
     ax.set_ylabel("singular value")
-    ax.set_title("singular values of each map")
+    ax.set_title("singular values of\neach full N × N map", fontsize=10)
     ax.legend()
     fig.suptitle(
-        f"Layer-0 attention maps over all pairs (dots: pairs of the law); "
-        f"divergence {summary['divergence']:.3f}, accuracy {summary['accuracy']:.3f}",
-        fontsize=11,
+        "Layer-0 attention of $x_2$ on $x_1$, the law's tokens only (dots: the law's pairs); "
+        f"divergence {summary['divergence']:.2g}, accuracy {summary['accuracy']:.3f}",
+        fontsize=10,
     )
+    fig.tight_layout()
     save_figure(fig, pdf, png)
 
 
@@ -220,7 +238,7 @@ def plot_contributions(
         image = _map_panel(axes[1, 1 + h], arrays["maps"][h], support, f"head {h}: attention")
     fig.colorbar(image, ax=axes[1, 2], shrink=0.8)
     fig.suptitle(
-        f"Head contributions (residual skipped): divergence {summary['divergence']:.3f}, "
+        f"Head contributions (residual skipped): divergence {summary['divergence']:.2g}, "
         f"accuracy {summary['accuracy']:.3f}",
         fontsize=11,
     )
@@ -313,8 +331,13 @@ def plot_superposition(
         fig,
         arrays["transformer/word_pos_gram"],
         "transformer: Gram of $W_E + P_t$",
-        "(position t, token)",
+        "token at position t",
     )
+    n = len(arrays["target"]) ** 0.5
+    for axis in (axes[0, 2].xaxis, axes[0, 2].yaxis):
+        axis.set_ticks([(n - 1) / 2, (3 * n - 1) / 2], ["t = 0 ($x_1$)", "t = 1 ($x_2$)"])
+    for line in (axes[0, 2].axhline, axes[0, 2].axvline):
+        line(n - 0.5, color="black", lw=0.8)
     ax = axes[1, 2]
     bins = np.linspace(-1, 1, 41)
     for key, name in names.items():
@@ -479,6 +502,7 @@ def almost_rank(exs: list[Extract], data: list[str], config: dict[str, Any]) -> 
         "theory_vs_trained_embedding_cosine": round(float(cos.mean()), 4),
         "random_baseline": random_baseline(law64),
         "d": d,
+        "N": n,
         "law_rank": ex.members[0]["law"]["dim"],
     }
     return Result(summary, table, {})
@@ -494,14 +518,16 @@ def plot_almost_rank(
         "least_squares": "least-squares\n(truncated SVD)",
     }
     bars = ax.bar([labels[p] for p in table.predictor], table.divergence, color=["C0", "C1", "C2"])
-    ax.bar_label(bars, fmt="%.4f", fontsize=8)
+    ax.bar_label(bars, fmt="%.2e", fontsize=8)
+    ax.axhline(summary["random_baseline"], color="0.3", ls="--", lw=1, label="uniform prediction")
     ax.set_ylabel("exact divergence (KL, nats)")
     ax.set_title(
-        f"Almost-rank-{summary['law_rank']} law, rank-{summary['d']} predictors\n"
-        f"(uniform prediction: {summary['random_baseline']:.3f})",
+        f"Almost-rank-{summary['law_rank']} law (N = {summary['N']}), rank-{summary['d']} "
+        "predictors",
         fontsize=10,
     )
-    ax.set_ylim(0, 1.2 * table.divergence.max())
+    ax.set_ylim(0, 1.2 * max(table.divergence.max(), summary["random_baseline"]))
+    ax.legend(fontsize=7)
     save_figure(fig, pdf, png)
 
 
