@@ -154,7 +154,7 @@ def contributions(exs: list[Extract], data: list[str], config: dict[str, Any]) -
     solo = interp.margins(contrib[:, :heads], target[:, None].expand(-1, heads))  # (M, H)
     group = interp.margins(contrib[:, :heads].sum(1), target)
     logit = interp.margins(logits[0], target)
-    table = pd.DataFrame({"x1": seqs[:, 0], "x2": seqs[:, 1], "x3": target})
+    table = pd.DataFrame(seqs.numpy(), columns=["x1", "x2", "x3"])
     for h in range(heads):
         table[f"solo_head{h}"] = solo[:, h].numpy()
         table[f"attention_head{h}"] = trace["attention_layer0"][0, :, h].numpy()
@@ -284,11 +284,14 @@ def superposition(exs: list[Extract], data: list[str], config: dict[str, Any]) -
     u = {"low_rank": low["U"][0], "transformer": tf["U"][0]}
     summary: dict[str, Any] = {}
     arrays: dict[str, np.ndarray] = {"target": target.numpy()}
-    table = pd.DataFrame({"x1": x[0, :, 0], "x2": x[0, :, 1], "target": target})
+    table = pd.DataFrame(
+        {"x1": x[0, :, 0].numpy(), "x2": x[0, :, 1].numpy(), "target": target.numpy()}
+    )
     for k, name in enumerate(emb):
         summary[name] = {**_final(ex, k), **_pair_geometry(emb[name], u[name], target)}
         cos = _cosine(emb[name], u[name])[torch.arange(n * n), target]
-        table[f"cosine_{name}"], table[f"norm_{name}"] = cos, emb[name].norm(dim=-1)
+        table[f"cosine_{name}"] = cos.numpy()
+        table[f"norm_{name}"] = emb[name].norm(dim=-1).numpy()
         arrays[f"{name}/unembedding_gram"] = (u[name] @ u[name].T).numpy()
         arrays[f"{name}/pair_gram"] = (emb[name] @ emb[name].T).numpy()
         arrays[f"{name}/pair_cosine"] = _cosine(emb[name], emb[name]).numpy()
