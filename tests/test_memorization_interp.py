@@ -144,7 +144,7 @@ def cells(tmp_path_factory) -> dict:
         )
         summary = json.loads(files["json"].read_text())
         table = pd.read_csv(files["csv"])
-        arrays = read_arrays(files["h5"]) if cell != "rank_distance" else {}
+        arrays = read_arrays(files["h5"])
         interp_cells.PLOTS[cell](
             summary, table, arrays, [analysis.Extract(ex)], str(files["pdf"]), str(files["png"])
         )
