@@ -63,9 +63,9 @@ def plot_dynamics(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: 
     low = table[table.run == "low_rank"].iloc[0]
     ax_a.axhline(low.accuracy, color="C2", ls="--", label="low-rank (expected)")
     ax_a.set(xlabel="batch (step)", ylabel="accuracy", ylim=(-0.05, 1.05), title="accuracy")
-    for ax in (ax_l, ax_a):
+    for ax, where in ((ax_l, "upper right"), (ax_a, "center right")):
         ax.plot([], [], color="grey", alpha=0.35, lw=0.8, label="batch values (50-step mean)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc=where)
     save_figure(fig, pdf, png)
 
 
