@@ -124,7 +124,7 @@ class ToyModelTrainer:
         self.dm.relu_()  # ReLU(M): the outputs
         trace = self.diag.sum(1)
         self.diag.sub_(self.diag.sign())  # now dm = dL/dM up to the factor 2/f²
-        for product in backward:  # [W_Uᵀ·dM;] W_E·dMᵀ: the gradients, up to 2/f²
+        for product in backward:  # W_E·dMᵀ (and W_Uᵀ·dM): the gradients, up to 2/f²
             matmul(*product)
         # f²·loss = ‖ReLU(M) − I‖² = ‖ReLU(M)‖² − 2·tr + f = Σ dM∘M − tr + f
         dot = torch.mul(self.params, self.grad).sum((1, 2))  # blocks·Σ dM∘M
