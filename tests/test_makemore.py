@@ -61,6 +61,14 @@ def test_sampler_is_the_seeds_randperm_stream(data):
         assert torch.equal(restored(step), torch.randperm(n, generator=g_ref)[:32]), step
 
 
+@pytest.mark.parametrize("n", [1000, 1001])  # n - 1 odd and even; twists straddled often
+def test_sampler_randperm_stream_for_small_n(n):
+    g_ref, g = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    sampler = BatchSampler("randperm", n, 32, g, block=5)
+    for step in range(300):
+        assert torch.equal(sampler(step), torch.randperm(n, generator=g_ref)[:32]), step
+
+
 def test_the_seeds_printed_losses(data):
     trainer = MakemoreTrainer(RunConfig(), *data["train"])
     losses = [trainer.step(s)["loss"] for s in range(2001)]

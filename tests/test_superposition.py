@@ -64,8 +64,10 @@ def test_init_matches_nn_linear_under_manual_seed():
         assert torch.equal(w_u[0], net.unembedding.weight.detach())
 
 
+@pytest.mark.parametrize("numpy_matmul", [True, False])  # False: the GPU's path, torch.matmul
 @pytest.mark.parametrize("tied", [False, True])
-def test_trainer_matches_autograd_sgd_loop(tied):
+def test_trainer_matches_autograd_sgd_loop(tied, numpy_matmul, monkeypatch):
+    monkeypatch.setattr(ToyModelTrainer, "numpy_matmul", numpy_matmul)
     epochs = 400
     w_e_ref, w_u_ref, loss_ref = reference_run(42, tied, epochs)
     w_e, w_u = init_weights([42], F_, N_)

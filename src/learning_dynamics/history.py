@@ -75,8 +75,10 @@ def _create(group: h5py.Group, name: str, rows: np.ndarray) -> h5py.Dataset:
         maxshape=(None, *row_shape),
         dtype=rows.dtype,
         chunks=(chunk_rows, *row_shape),
-        compression="gzip",
-        compression_opts=4,
+        # lzf (h5py's built-in filter, so plain h5py reads it) after byte shuffling: float weights
+        # compress ~2.5x faster than with gzip -4 into ~10% larger files (the 32-seed
+        # superposition history, 32 MB raw: 0.2 s instead of 0.5 s)
+        compression="lzf",
         shuffle=True,
     )
 
