@@ -24,11 +24,10 @@ from .laws import Law, entropy
 from .model import (
     Arch,
     groups,
-    low_rank_forward,
+    model_logits,
     param_count,
     read_laws,
     skip_coefficients,
-    transformer_forward,
 )
 
 # ---- extract ------------------------------------------------------------------------------------
@@ -79,12 +78,9 @@ class Extract:
     def forward(self, k: int, x: torch.Tensor, trace: bool = False) -> tuple[torch.Tensor, dict]:
         """Member k's logits (1, B, N) on inputs x (1, B, 2), and with `trace` the transformer's
         intermediates (see model.transformer_forward)."""
-        arch, params = self.arch(k), self.params(k)
+        keep = skip_coefficients([self.members[k].get("skips", {})], x.device)
         with torch.no_grad():
-            if arch.model == "low_rank":
-                return low_rank_forward(params, x), {}
-            keep = skip_coefficients([self.members[k].get("skips", {})], x.device)
-            return transformer_forward(params, arch, keep, x, trace)
+            return model_logits(self.arch(k), self.params(k), keep, x, trace)
 
     def final(self, k: int, last: int = 100) -> dict[str, float]:
         """Member k at the end: mean batch loss/accuracy of the last `last` steps (the seed

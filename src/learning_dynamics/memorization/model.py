@@ -316,6 +316,19 @@ def low_rank_forward(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tenso
     return _linear(_rows(p["W"], x[..., 0] * n + x[..., 1]), p["U"])
 
 
+def model_logits(
+    arch: Arch,
+    params: dict[str, torch.Tensor],
+    keep: list[torch.Tensor | None],
+    x: torch.Tensor,
+    trace: bool = False,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Logits (E, B, N) of either model on inputs x (E, B, 2) (and the transformer's trace)."""
+    if arch.model == "low_rank":
+        return low_rank_forward(params, x), {}
+    return transformer_forward(params, arch, keep, x, trace)
+
+
 def centred(logits: torch.Tensor) -> torch.Tensor:
     """Logits minus their mean over tokens (the model's output convention; softmax-invariant,
     so training skips it)."""
@@ -428,9 +441,7 @@ class Ensemble:
         self.optimizer = torch.optim.Adam(self.trainable, lr=lr, fused=fused)
 
     def logits(self, x: torch.Tensor, trace: bool = False) -> tuple[torch.Tensor, dict]:
-        if self.arch.model == "low_rank":
-            return low_rank_forward(self.params, x), {}
-        return transformer_forward(self.params, self.arch, self.keep, x, trace)
+        return model_logits(self.arch, self.params, self.keep, x, trace)
 
     def step(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One Adam step on a fresh batch; the batch's loss and accuracy before the update."""
@@ -454,11 +465,10 @@ class Ensemble:
         rows = []
         for lo in range(0, e, chunk):
             part = slice(lo, lo + chunk)
-            sub = Ensemble.__new__(Ensemble)
-            sub.arch, sub.params = self.arch, {k: v[part] for k, v in self.params.items()}
-            sub.keep = [None if k is None else k[part] for k in self.keep]
-            members = len(range(e)[part])
-            logits, _ = sub.logits(all_pairs(n, members, self.device))
+            params = {k: v[part] for k, v in self.params.items()}
+            keep = [None if k is None else k[part] for k in self.keep]
+            pairs = all_pairs(n, len(range(e)[part]), self.device)
+            logits, _ = model_logits(self.arch, params, keep, pairs)
             rows.append(exact_metrics(logits, Law(*(p[part] for p in self.law))))
         return {k: torch.cat([r[k] for r in rows]) for k in rows[0]}
 
