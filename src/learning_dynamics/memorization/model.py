@@ -36,8 +36,6 @@ from .laws import Law
 
 STUDY = "memorization"
 SKIPS = ("residual", "pos_qk", "emb_qk", "pos_ov", "emb_ov")
-COMPONENTS = ("E", "P", "QKV", "O", "U", "MLP")
-LOSSES = ("divergence", "next_token")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,7 +27,6 @@ CELLS = (
 SWEEPS = ("scaling", "capacity_heads", "capacity_head_dim", "capacity_embed_dim")
 # what each capacity sweep varies: H = para (parallel heads), d_head, or d
 CAPACITY_AXES = {"heads": "para", "head_dim": "d_head", "embed_dim": "d"}
-SKIP_KEYS = ("residual", "pos_qk", "emb_qk", "pos_ov", "emb_ov")
 SHAPE_KEYS = ("N", "d", "layers", "mlp_width", "mlp_depth", "para", "heads", "d_head")
 
 
