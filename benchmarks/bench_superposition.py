@@ -129,7 +129,9 @@ def main() -> None:
     single = min(
         (in_child(epochs, [42], args.threads) for _ in range(2)), key=lambda r: r["seconds"]
     )
-    ensemble = in_child(epochs, seeds, args.threads)
+    ensemble = min(  # best of two for both sides: the machine's noise is one-sided
+        (in_child(epochs, seeds, args.threads) for _ in range(2)), key=lambda r: r["seconds"]
+    )
     rows = [
         ("seed-style loop, 1 run", reference, None),
         ("seed-style, 32 runs (32 x 1 run)", reference * len(seeds), None),
