@@ -124,8 +124,8 @@ def test_exact_divergence_is_the_expected_batch_loss():
     with torch.no_grad():
         logits, _ = ens.logits(seq[..., :2])
     ent, x3 = entropy(ens.law), seq[..., 2]
-    div, _ = batch_losses(logits, x3, loss_targets(x3, rows, [False], 15), ent)
-    nt, acc = batch_losses(logits, x3, loss_targets(x3, rows, [True], 15), ent)
+    div, _ = batch_losses(logits, x3, loss_targets(x3, rows, False, 15), ent)
+    nt, acc = batch_losses(logits, x3, loss_targets(x3, rows, True, 15), ent)
     # per-sequence spread of the next-token loss sets the tolerance (about 4 standard errors)
     assert float(div) == pytest.approx(float(exact["divergence"]), abs=0.01)
     assert float(nt) == pytest.approx(float(exact["divergence"]), abs=0.02)

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from ..io import to_json
-from .laws import Law
+from .laws import BatchSampler, Law, entropy, make_law
 
 STUDY = "memorization"
 SKIPS = ("residual", "pos_qk", "emb_qk", "pos_ov", "emb_ov")
@@ -354,18 +354,18 @@ class _CrossEntropy(torch.autograd.Function):
 
 
 def loss_targets(
-    x3: torch.Tensor, pi2_rows: torch.Tensor | None, next_token: list[bool], n: int
+    x3: torch.Tensor, pi2_rows: torch.Tensor | None, next_token: bool | torch.Tensor, n: int
 ) -> torch.Tensor:
     """The row each member's cross-entropy is taken against (E, B, N): one-hot x3 for the
-    next-token loss, pi2[x1, x2] for the full divergence (`next_token` per member; the rows
-    are needed only when some member uses the divergence)."""
-    if not any(next_token):
+    next-token loss, pi2[x1, x2] for the full divergence. `next_token` is a bool when every
+    member uses the same loss (the rows are needed only for the divergence), else an (E,) bool
+    mask on the device."""
+    if next_token is False:
         return pi2_rows
     one_hot = torch.zeros(*x3.shape, n, device=x3.device).scatter_(-1, x3[..., None], 1.0)
-    if all(next_token):
+    if next_token is True:
         return one_hot
-    choose = torch.tensor(next_token, device=x3.device)[:, None, None]
-    return torch.where(choose, one_hot, pi2_rows)
+    return torch.where(next_token[:, None, None], one_hot, pi2_rows)
 
 
 def batch_losses(
@@ -422,8 +422,6 @@ class Ensemble:
         lr: float,
         device: torch.device,
     ) -> None:
-        from .laws import BatchSampler, entropy
-
         self.arch, self.device = arch, device
         self.law = Law(*(p.to(device) for p in law))
         self.entropy = entropy(self.law)
@@ -433,7 +431,10 @@ class Ensemble:
             value.requires_grad_(component(name) not in arch.freeze)
         self.trainable = [v for v in self.params.values() if v.requires_grad]
         self.keep = skip_coefficients([m.get("skips", {}) for m in members], device)
-        self.next_token = [m["loss"] == "next_token" for m in members]
+        flags = [m["loss"] == "next_token" for m in members]
+        # one Python bool when all members agree; a mask made once (no per-step host copy)
+        same = len(set(flags)) == 1
+        self.next_token = flags[0] if same else torch.tensor(flags, device=device)
         self.sampler = BatchSampler(law, [batch_seed(s) for s in seeds], device)
         fused = device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam(self.trainable, lr=lr, fused=fused)
@@ -443,7 +444,7 @@ class Ensemble:
 
     def step(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """One Adam step on a fresh batch; the batch's loss and accuracy before the update."""
-        seq, pi2_rows = self.sampler.sample(batch, rows=not all(self.next_token))
+        seq, pi2_rows = self.sampler.sample(batch, rows=self.next_token is not True)
         x3 = seq[..., 2]
         logits, _ = self.logits(seq[..., :2])
         target = loss_targets(x3, pi2_rows, self.next_token, self.arch.N)
@@ -545,7 +546,6 @@ class JobTrainer:
 def make_data(config: dict[str, Any], out: str) -> None:
     """Draw every member's law (laws shared by several members are stored once)."""
     from ..history import write_arrays
-    from .laws import make_law
 
     keys = [to_json(spec) for spec in config["laws"]]
     unique = list(dict.fromkeys(keys))

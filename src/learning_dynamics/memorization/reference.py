@@ -21,11 +21,6 @@ from .laws import Law, entropy
 from .model import SKIPS, Arch, layer_norm
 
 
-class LayerNorm(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return layer_norm(x)
-
-
 class SeedStyleTransformer(nn.Module):
     def __init__(self, arch: Arch, skips: dict[str, bool] | None = None) -> None:
         super().__init__()
