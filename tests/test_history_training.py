@@ -94,7 +94,7 @@ def test_interrupted_run_resumes_to_identical_numbers(tmp_path):
         run(out, trainer=crashing, checkpoint_seconds=0)
     assert not out.exists()  # never mistaken for a finished file
     assert (tmp_path / "history.h5.ckpt").exists()
-    segments = sorted((tmp_path / "history.h5.parts").glob("*.h5"))
+    segments = sorted((tmp_path / "history.h5.parts").glob("[0-9]*.h5"))
     assert len(segments) == 17  # one per checkpoint, at 100, ..., 1700
     with pytest.raises(IncompleteHistoryError):
         History(segments[0])

@@ -20,6 +20,7 @@ import os
 import platform
 import shutil
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -84,14 +85,20 @@ def _create(group: h5py.Group, name: str, rows: np.ndarray) -> h5py.Dataset:
 
 
 class HistoryWriter:
-    """Buffers rows in memory; `flush` writes them as a new immutable segment file.
+    """Collects a running history in two forms:
 
-    A running history is a folder `<out>.parts/` of numbered HDF5 segments, each written
-    atomically, so a process killed at any moment leaves only whole segments behind; a resumed run
-    drops the segments written after its checkpoint. `finish` joins the segments into `<out>`
-    with one rename. (Appending to one HDF5 file in place is not crash-safe: a kill while a
-    compressed chunk is rewritten can corrupt rows written long before.)
+    - segments: at every `flush` (a checkpoint) the rows queued since the last one become a new
+      immutable segment file in `<out>.parts/`, written atomically, so a process killed at any
+      moment leaves only whole segments behind; a resumed run drops the segments written after
+      its checkpoint. (Appending to one HDF5 file in place is not crash-safe: a kill while a
+      compressed chunk is rewritten can corrupt rows written long before.)
+    - the final file: a background thread appends every `HANDOVER_BYTES` of rows to
+      `<out>.parts/.assembling.h5` (never trusted after a crash: a resumed run rebuilds it from the
+      segments), so its compression overlaps training (h5py releases the GIL while it writes; the
+      training thread never calls h5py). `finish` appends the rest and renames it onto `out`.
     """
+
+    HANDOVER_BYTES = 4 << 20
 
     def __init__(
         self, out: str | os.PathLike, attrs: Mapping[str, Any], resume_segments: int | None = None
@@ -99,7 +106,9 @@ class HistoryWriter:
         self.out = Path(out)
         self.attrs = dict(attrs)
         self.parts = self.out.with_name(self.out.name + ".parts")
-        self._buffer: dict[str, dict[str, list[Any]]] = {}
+        self._buffer: dict[str, dict[str, list[Any]]] = {}  # rows since the last segment
+        self._handover: list[tuple[str, Any, Mapping[str, Any]]] = []  # rows not yet assembled
+        self._handover_bytes = 0
         if resume_segments is None:
             shutil.rmtree(self.parts, ignore_errors=True)
             resume_segments = 0
@@ -109,27 +118,40 @@ class HistoryWriter:
         self.n_segments = resume_segments
         if len(self.segments()) != resume_segments:
             raise FileNotFoundError(f"{self.parts}: expected {resume_segments} segments")
+        self._assembling = self.parts / ".assembling.h5"
+        self._file = h5py.File(self._assembling, "w")
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+        self._jobs: list[Future[None]] = []
+        for segment in self.segments():
+            self._submit(self._append_segment, segment)
 
     def segments(self) -> list[Path]:
-        # Only whole segments: a temporary file left by a kill mid-write starts with '.'.
+        # Only whole segments: temporary files (a kill mid-write, the assembling file) start
+        # with '.'.
         return sorted(self.parts.glob("[0-9]*.h5"))
 
     def append(self, series: str, steps: Any, values: Mapping[str, Any]) -> None:
         """Queue rows: `steps` has shape (k,), every value shape (k, ...). Tensors stay on device
-        until `flush`, so appending never forces a host sync."""
+        until the background thread (or `flush`) reads them, so appending never forces a host
+        sync on the training thread."""
         rows = self._buffer.setdefault(series, {"step": []})
         rows["step"].append(steps)
         for name, value in values.items():
             rows.setdefault(name, []).append(value)
+        self._handover.append((series, steps, values))
+        self._handover_bytes += sum(_nbytes(v) for v in values.values())
+        if self._handover_bytes >= self.HANDOVER_BYTES:
+            self._hand_over()
 
     def flush(self) -> int:
-        """Write queued rows as the next segment; return the number of segments on disk."""
+        """Write the rows queued since the last flush as the next segment; return the number of
+        segments on disk."""
         if self._buffer:
-            arrays = {}
-            for series, columns in self._buffer.items():
-                for name, parts in columns.items():
-                    rows = np.concatenate([np.atleast_1d(_numpy(p)) for p in parts])
-                    arrays[f"{series}/{name}"] = rows
+            arrays = {
+                f"{series}/{name}": _concat(parts)
+                for series, columns in self._buffer.items()
+                for name, parts in columns.items()
+            }
             with atomic_path(self.parts / f"{self.n_segments:06d}.h5") as tmp:
                 with h5py.File(tmp, "w") as f:
                     for name, rows in arrays.items():
@@ -139,26 +161,73 @@ class HistoryWriter:
         return self.n_segments
 
     def finish(self) -> Path:
-        """Flush, join all segments into `out` (complete=True), remove the segments."""
-        self.flush()
-        with atomic_path(self.out) as tmp:
-            with h5py.File(tmp, "w") as f:
-                f.attrs.update(self.attrs)
-                for segment in self.segments():
-                    with h5py.File(segment, "r") as part:
-                        for series in part:
-                            group = f.require_group(series)
-                            for name, ds in part[series].items():
-                                rows = ds[()]
-                                if name not in group:
-                                    _create(group, name, rows)
-                                target = group[name]
-                                start = target.shape[0]
-                                target.resize(start + len(rows), axis=0)
-                                target[start:] = rows
-                f.attrs["complete"] = True
+        """Assemble the remaining rows, mark the file complete, move it onto `out` and remove
+        the segments."""
+        self._hand_over()
+        self._wait()
+        self._file.attrs.update(self.attrs)
+        self._file.attrs["complete"] = True
+        self._file.close()
+        os.replace(self._assembling, self.out)
         shutil.rmtree(self.parts)
         return self.out
+
+    def abort(self) -> None:
+        """Stop the background thread and drop everything written (a diverged run)."""
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        self._file.close()
+        shutil.rmtree(self.parts, ignore_errors=True)
+
+    def _hand_over(self) -> None:
+        if self._handover:
+            self._submit(self._append_rows, self._handover)
+            self._handover, self._handover_bytes = [], 0
+
+    def _submit(self, job: Any, *args: Any) -> None:
+        for done in [j for j in self._jobs if j.done()]:
+            self._jobs.remove(done)
+            done.result()  # re-raise a failure of the background thread here
+        self._jobs.append(self._worker.submit(job, *args))
+
+    def _wait(self) -> None:
+        self._worker.shutdown(wait=True)
+        for job in self._jobs:
+            job.result()
+
+    def _append_segment(self, segment: Path) -> None:
+        with h5py.File(segment, "r") as part:
+            for series in part:
+                self._write(series, {name: ds[()] for name, ds in part[series].items()})
+
+    def _append_rows(self, rows: list[tuple[str, Any, Mapping[str, Any]]]) -> None:
+        columns: dict[str, dict[str, list[Any]]] = {}
+        for series, steps, values in rows:
+            cols = columns.setdefault(series, {"step": []})
+            cols["step"].append(steps)
+            for name, value in values.items():
+                cols.setdefault(name, []).append(value)
+        for series, cols in columns.items():
+            self._write(series, {name: _concat(parts) for name, parts in cols.items()})
+
+    def _write(self, series: str, arrays: Mapping[str, np.ndarray]) -> None:
+        group = self._file.require_group(series)
+        for name, rows in arrays.items():
+            if name not in group:
+                _create(group, name, rows)
+            target = group[name]
+            start = target.shape[0]
+            target.resize(start + len(rows), axis=0)
+            target[start:] = rows
+
+
+def _nbytes(value: Any) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.element_size() * value.numel()
+    return int(np.asarray(value).nbytes)
+
+
+def _concat(parts: list[Any]) -> np.ndarray:
+    return np.concatenate([np.atleast_1d(_numpy(p)) for p in parts])
 
 
 class History:
