@@ -18,18 +18,21 @@ import time
 import numpy as np
 import torch
 
+from learning_dynamics.devices import set_threads
 from learning_dynamics.grokking.model import build_trainer, member_data, pairs
 from learning_dynamics.grokking.reference import seed_style_run
 from learning_dynamics.grokking.runs import RunConfig, grid
 
-RUNS, STEPS, N, WIDTH, OUT = 100, 10000, 55, 200, 10
+RUNS, STEPS, N, TRAIN, WIDTH, OUT = 100, 10000, 55, 45, 200, 10
 CHUNK = 20
 
 
 def flops_per_member_step() -> int:
-    """Decoder matmuls of one step: forward and the two backward products of the 200×200 and
-    200×10 layers (the 1-wide first layer and the representation's share are negligible)."""
-    return 3 * 2 * N * WIDTH * (WIDTH + OUT)
+    """Decoder matmuls of one step, as the seed needs them: the forward product of the 200×200
+    and 200×10 layers on all N pairs (the test pairs too: the seed evaluates them every step)
+    and the two backward products on the TRAIN training pairs (the 1-wide first layer and the
+    representation's share are negligible)."""
+    return 2 * WIDTH * (WIDTH + OUT) * (N + 2 * TRAIN)
 
 
 def best_time(fn, repeats: int) -> float:
@@ -46,8 +49,24 @@ def matmul_throughput(repeats: int) -> dict[str, float]:
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
     h, w = torch.randn(RUNS, N, WIDTH), torch.randn(RUNS, WIDTH, WIDTH)
     out = {"gemm_1024": 2 * 1024**3 / best_time(lambda: a @ b, repeats) / 1e9}
+    an, bn = a.numpy(), b.numpy()  # NumPy's OpenBLAS, which the trainer also uses
+    out["numpy_gemm_1024"] = 2 * 1024**3 / best_time(lambda: an @ bn, repeats) / 1e9
     out["bmm_model"] = 2 * RUNS * N * WIDTH**2 / best_time(lambda: torch.bmm(h, w), repeats) / 1e9
     return out
+
+
+def memory_bandwidth(repeats: int) -> float:
+    """Copy throughput in GB/s (bytes read + written) over 64 MB, more than the last-level cache."""
+    src = torch.randn(16 << 20)
+    dst = torch.empty_like(src)
+    return 2 * src.nbytes / best_time(lambda: dst.copy_(src), repeats) / 1e9
+
+
+def adamw_bytes_per_step() -> int:
+    """AdamW must read parameter, gradient and both moments and write three of them back: seven
+    float32 streams over every decoder weight of every run (these do not fit in the cache)."""
+    weights = (WIDTH + 1) * (1 + WIDTH + OUT) + OUT  # W1, b1, W2, b2, W3, b3
+    return 7 * 4 * weights * RUNS
 
 
 def ensemble_seconds_per_step(steps: int) -> float:
@@ -86,13 +105,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer steps (noisier)")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    set_threads(1)  # torch and NumPy's OpenBLAS
     ref_runs, ref_steps, ens_steps, repeats = (2, 100, 60, 5) if args.quick else (3, 300, 200, 15)
 
     tp = matmul_throughput(repeats)
     peak = max(tp.values())
     total_flops = flops_per_member_step() * RUNS * STEPS
     floor = total_flops / (peak * 1e9)
+
+    bandwidth = memory_bandwidth(repeats)
+    adam_floor = adamw_bytes_per_step() * STEPS / (bandwidth * 1e9)
 
     ref_step = reference_seconds_per_step(ref_runs, ref_steps)
     reference = ref_step * RUNS * STEPS
@@ -101,7 +123,8 @@ def main() -> None:
     ensemble = ens_step * STEPS
 
     print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}")
-    print(f"matmul throughput: GEMM 1024² {tp['gemm_1024']:.1f} GFLOP/s, "
+    print(f"matmul throughput: GEMM 1024² {tp['gemm_1024']:.1f} GFLOP/s (torch), "
+          f"{tp['numpy_gemm_1024']:.1f} GFLOP/s (NumPy), "
           f"model bmm ({RUNS}×{N}×{WIDTH}×{WIDTH}) {tp['bmm_model']:.1f} GFLOP/s")  # fmt: skip
     print(f"diagram: {RUNS} runs × {STEPS} steps = {total_flops / 1e12:.2f} TFLOP of decoder "
           f"matmuls -> compute floor {floor:.0f} s at {peak:.1f} GFLOP/s")  # fmt: skip
@@ -114,6 +137,9 @@ def main() -> None:
     print(f"  (against the model's own bmm shapes, floor {bmm_floor:.0f} s: "
           f"{ensemble / bmm_floor:.2f})")  # fmt: skip
     print(f"speed-up over seed-style runs: {reference / ensemble:.1f}x (target >= 15)")
+    print(f"  bound on this machine: the matmul floor plus AdamW's memory traffic "
+          f"({adamw_bytes_per_step() / 1e6:.0f} MB/step at {bandwidth:.0f} GB/s: "
+          f"{adam_floor:.0f} s) allow at most {reference / (floor + adam_floor):.1f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -56,9 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     options = parse_options(argv[2:])
     threads = options.pop("threads", None)
     if threads is not None:
-        import torch
+        from .devices import set_threads
 
-        torch.set_num_threads(int(threads))  # type: ignore[arg-type]
+        set_threads(int(threads))  # type: ignore[arg-type]
     verb(**options)
 
 

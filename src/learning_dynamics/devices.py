@@ -78,3 +78,30 @@ def training_device() -> torch.device:
     if choice == "cuda":
         raise RuntimeError("LD_DEVICE=cuda but torch sees no CUDA device")
     return torch.device("cpu")
+
+
+def set_threads(threads: int) -> None:
+    """Compute threads for torch and for NumPy's OpenBLAS (some trainers multiply in NumPy).
+
+    OpenBLAS otherwise starts one thread per core whatever the job was given, so a 1-thread
+    Snakemake job would use them all. Its own setter is called through ctypes on the library
+    NumPy loaded (found in /proc/self/maps; NumPy's wheel prefixes the symbol); where none is
+    found (another BLAS, not Linux) only torch is set.
+    """
+    torch.set_num_threads(threads)
+    import ctypes
+
+    import numpy  # noqa: F401  (loads its BLAS)
+
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return
+    paths = {line.split()[-1] for line in maps.splitlines() if "openblas" in line.lower()}
+    names = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
+             "openblas_set_num_threads")  # fmt: skip
+    for path in sorted(paths):
+        lib = ctypes.CDLL(path)  # already loaded: the same handle
+        setter = next((getattr(lib, n) for n in names if hasattr(lib, n)), None)
+        if setter is not None:
+            setter(int(threads))
