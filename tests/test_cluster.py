@@ -57,6 +57,31 @@ def test_device_choice(monkeypatch):
             devices.training_device()
 
 
+THREADS_PROBE = """
+import ctypes, numpy
+from learning_dynamics.devices import set_threads
+maps = open("/proc/self/maps").read().splitlines()
+lib = ctypes.CDLL(next(line.split()[-1] for line in maps if "openblas" in line.lower()))
+get = lib.scipy_openblas_get_num_threads64_
+before = get()
+set_threads(1)
+print(before, get())
+"""
+
+
+@pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2 or not sys.platform.startswith("linux"), reason="needs 2 cores"
+)
+def test_set_threads_bounds_numpys_openblas_too():
+    """A 1-thread job must not multiply on every core through NumPy (a fresh interpreter:
+    OpenBLAS starts with one thread per core)."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", THREADS_PROBE], env=env, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    before, after = map(int, out.stdout.split())
+    assert before > 1 and after == 1
+
+
 def test_gpu_slot_is_freed_when_its_holder_dies(tmp_path, gpu_env):
     script = tmp_path / "claim.py"
     script.write_text(CLAIM)
