@@ -32,6 +32,7 @@ from . import __version__
 from .io import atomic_path, to_json
 
 FORMAT_VERSION = 1
+Columns = dict[str, dict[str, list[Any]]]  # series -> quantity -> queued row blocks
 CHUNK_BYTES = 1 << 18
 
 
@@ -106,8 +107,8 @@ class HistoryWriter:
         self.out = Path(out)
         self.attrs = dict(attrs)
         self.parts = self.out.with_name(self.out.name + ".parts")
-        self._buffer: dict[str, dict[str, list[Any]]] = {}  # rows since the last segment
-        self._handover: list[tuple[str, Any, Mapping[str, Any]]] = []  # rows not yet assembled
+        self._buffer: Columns = {}  # rows since the last segment
+        self._handover: Columns = {}  # rows not yet given to the background thread
         self._handover_bytes = 0
         if resume_segments is None:
             shutil.rmtree(self.parts, ignore_errors=True)
@@ -134,11 +135,11 @@ class HistoryWriter:
         """Queue rows: `steps` has shape (k,), every value shape (k, ...). Tensors stay on device
         until the background thread (or `flush`) reads them, so appending never forces a host
         sync on the training thread."""
-        rows = self._buffer.setdefault(series, {"step": []})
-        rows["step"].append(steps)
-        for name, value in values.items():
-            rows.setdefault(name, []).append(value)
-        self._handover.append((series, steps, values))
+        for queue in (self._buffer, self._handover):
+            rows = queue.setdefault(series, {"step": []})
+            rows["step"].append(steps)
+            for name, value in values.items():
+                rows.setdefault(name, []).append(value)
         self._handover_bytes += sum(_nbytes(v) for v in values.values())
         if self._handover_bytes >= self.HANDOVER_BYTES:
             self._hand_over()
@@ -147,15 +148,12 @@ class HistoryWriter:
         """Write the rows queued since the last flush as the next segment; return the number of
         segments on disk."""
         if self._buffer:
-            arrays = {
-                f"{series}/{name}": _concat(parts)
-                for series, columns in self._buffer.items()
-                for name, parts in columns.items()
-            }
+            arrays = _arrays(self._buffer)
             with atomic_path(self.parts / f"{self.n_segments:06d}.h5") as tmp:
                 with h5py.File(tmp, "w") as f:
-                    for name, rows in arrays.items():
-                        f.create_dataset(name, data=rows)
+                    for series, columns in arrays.items():
+                        for name, rows in columns.items():
+                            f.create_dataset(f"{series}/{name}", data=rows)
             self.n_segments += 1
             self._buffer.clear()
         return self.n_segments
@@ -181,7 +179,7 @@ class HistoryWriter:
     def _hand_over(self) -> None:
         if self._handover:
             self._submit(self._append_rows, self._handover)
-            self._handover, self._handover_bytes = [], 0
+            self._handover, self._handover_bytes = {}, 0
 
     def _submit(self, job: Any, *args: Any) -> None:
         for done in [j for j in self._jobs if j.done()]:
@@ -199,15 +197,9 @@ class HistoryWriter:
             for series in part:
                 self._write(series, {name: ds[()] for name, ds in part[series].items()})
 
-    def _append_rows(self, rows: list[tuple[str, Any, Mapping[str, Any]]]) -> None:
-        columns: dict[str, dict[str, list[Any]]] = {}
-        for series, steps, values in rows:
-            cols = columns.setdefault(series, {"step": []})
-            cols["step"].append(steps)
-            for name, value in values.items():
-                cols.setdefault(name, []).append(value)
-        for series, cols in columns.items():
-            self._write(series, {name: _concat(parts) for name, parts in cols.items()})
+    def _append_rows(self, queue: Columns) -> None:
+        for series, arrays in _arrays(queue).items():
+            self._write(series, arrays)
 
     def _write(self, series: str, arrays: Mapping[str, np.ndarray]) -> None:
         group = self._file.require_group(series)
@@ -226,8 +218,15 @@ def _nbytes(value: Any) -> int:
     return int(np.asarray(value).nbytes)
 
 
-def _concat(parts: list[Any]) -> np.ndarray:
-    return np.concatenate([np.atleast_1d(_numpy(p)) for p in parts])
+def _arrays(queue: Columns) -> dict[str, dict[str, np.ndarray]]:
+    """Queued rows as one array per series and quantity (tensors copied to the host here)."""
+    return {
+        series: {
+            name: np.concatenate([np.atleast_1d(_numpy(p)) for p in parts])
+            for name, parts in columns.items()
+        }
+        for series, columns in queue.items()
+    }
 
 
 class History:
