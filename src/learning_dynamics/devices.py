@@ -10,6 +10,7 @@ through `CUDA_VISIBLE_DEVICES`. Where `CUDA_VISIBLE_DEVICES` is already set (SLU
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import logging
 import os
@@ -19,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy  # noqa: F401  (loads its BLAS, which `set_threads` bounds)
 import torch
 
 log = logging.getLogger(__name__)
@@ -89,10 +91,6 @@ def set_threads(threads: int) -> None:
     found (another BLAS, not Linux) only torch is set.
     """
     torch.set_num_threads(threads)
-    import ctypes
-
-    import numpy  # noqa: F401  (loads its BLAS)
-
     try:
         maps = Path("/proc/self/maps").read_text()
     except OSError:

@@ -213,9 +213,7 @@ class HistoryWriter:
 
 
 def _nbytes(value: Any) -> int:
-    if isinstance(value, torch.Tensor):
-        return value.element_size() * value.numel()
-    return int(np.asarray(value).nbytes)
+    return int(value.nbytes if hasattr(value, "nbytes") else np.asarray(value).nbytes)
 
 
 def _arrays(queue: Columns) -> dict[str, dict[str, np.ndarray]]:

@@ -245,10 +245,10 @@ class GrokkingTrainer:
         members, p = self.p["rep"].shape[:2]
         mask = data["mask"]  # (E, N): training pairs
         order = np.argsort(~mask, axis=1, kind="stable")  # per member: training pairs first
-        self.order = torch.from_numpy(order).to(dev)
-        ij = torch.from_numpy(data["pairs"]).to(dev)[self.order]  # (E, N, 2)
+        order_t = torch.from_numpy(order).to(dev)
+        ij = torch.from_numpy(data["pairs"]).to(dev)[order_t]  # (E, N, 2)
         self.add = F.one_hot(ij, p).sum(2).float()  # (E, N, p): row n sums E_i + E_j
-        target = torch.from_numpy(data["target"]).to(dev)[self.order]  # (E, N)
+        target = torch.from_numpy(data["target"]).to(dev)[order_t]  # (E, N)
         y = torch.from_numpy(data["y_templates"]).to(dev)  # (E, T, d)
         self.y_templates = y
         self.labels = torch.gather(y, 1, target[..., None].expand(-1, -1, y.shape[-1]))
@@ -280,10 +280,10 @@ class GrokkingTrainer:
             self.tanh_ = lambda t: np.tanh(views[id(t)], out=views[id(t)])
             # OpenBLAS (one thread) is faster than torch's bmm on the weight gradients (W2: 5.6
             # vs 6.3 ms) and on the 10-column products (0.3 vs 2 ms); torch wins elsewhere.
-            self.np_mm = lambda a, b, out: np.matmul(a.numpy(), b.numpy(), out=out.numpy())
+            self.blas_mm = lambda a, b, out: np.matmul(a.numpy(), b.numpy(), out=out.numpy())
         else:
             self.tanh_ = torch.Tensor.tanh_
-            self.np_mm = lambda a, b, out: torch.matmul(a, b, out=out)
+            self.blas_mm = lambda a, b, out: torch.matmul(a, b, out=out)
 
     def forward(self) -> torch.Tensor:
         """Fills a (E, N, 1), h1, h2 and out; returns a."""
@@ -291,7 +291,7 @@ class GrokkingTrainer:
         a = torch.bmm(self.add, p["rep"])  # (E, N, 1)
         self.tanh_(torch.addcmul(p["b1"][:, None], a, p["W1"], out=self.h1))  # 1-wide input
         self.tanh_(torch.baddbmm(p["b2"][:, None], self.h1, p["W2"], out=self.h2))
-        self.np_mm(self.h2, p["W3"], self.out)
+        self.blas_mm(self.h2, p["W3"], self.out)
         self.out.add_(p["b3"][:, None])
         return a
 
@@ -327,9 +327,9 @@ class GrokkingTrainer:
         self._tanh_backward(self.g_z1, h1)
         torch.bmm(a[:, :n].transpose(1, 2), self.g_z1, out=g["W1"])
         torch.sum(self.g_z1, 1, out=g["b1"])
-        self.np_mm(h1.transpose(1, 2), self.g_z2, g["W2"])
+        self.blas_mm(h1.transpose(1, 2), self.g_z2, g["W2"])
         torch.sum(self.g_z2, 1, out=g["b2"])
-        self.np_mm(h2.transpose(1, 2), self.g_out, g["W3"])
+        self.blas_mm(h2.transpose(1, 2), self.g_out, g["W3"])
         torch.sum(self.g_out, 1, out=g["b3"])
         torch.bmm(self.g_z1, p["W1"].transpose(1, 2), out=self.g_a)  # (E, n, 1)
         torch.bmm(self.add[:, :n].transpose(1, 2), self.g_a, out=g["rep"])  # (E, p, 1)
