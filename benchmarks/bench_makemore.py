@@ -25,12 +25,12 @@ import torch.nn.functional as F
 from learning_dynamics.devices import set_threads
 from learning_dynamics.history import run_attrs
 from learning_dynamics.makemore.model import (
-    BatchSampler,
     MakemoreTrainer,
     build_dataset,
     read_words,
 )
 from learning_dynamics.makemore.runs import RunConfig
+from learning_dynamics.makemore.sampler import randperm_block
 from learning_dynamics.training import fit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,13 +152,13 @@ def project(x: torch.Tensor, y: torch.Tensor, steps: int, sampler: str) -> tuple
 
 
 def sampler_seconds(n: int, steps: int) -> float:
-    """Time the faithful sampler's worker needs for `steps` steps (extrapolated from 2000): the
-    182624 Mersenne-Twister words each step must skip to stay on the seed's stream. The worker
-    runs these blocks one after another, so they bound the whole run's wall time from below."""
-    sampler = BatchSampler("randperm", n, 32, torch.Generator().manual_seed(42), block=1000)
+    """Time the faithful sampler's helper needs for `steps` steps (extrapolated from 2000): the
+    182624 Mersenne-Twister words each step must skip to stay on the seed's stream. The helper
+    draws its blocks one after another, so they bound the whole run's wall time from below."""
+    generator = torch.Generator().manual_seed(42)
     start = time.perf_counter()
     for _ in range(2):
-        sampler._draw()
+        randperm_block(generator, n, 32, 1000)
     return (time.perf_counter() - start) * steps / 2000
 
 

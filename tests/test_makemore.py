@@ -15,7 +15,6 @@ from learning_dynamics.history import read_arrays, run_attrs
 from learning_dynamics.makemore import run_config
 from learning_dynamics.makemore.analysis import block_means, extract, final_model
 from learning_dynamics.makemore.model import (
-    BatchSampler,
     MakemoreTrainer,
     backward,
     build_dataset,
@@ -26,6 +25,7 @@ from learning_dynamics.makemore.model import (
     sample_names,
 )
 from learning_dynamics.makemore.runs import RunConfig
+from learning_dynamics.makemore.sampler import BatchSampler
 from learning_dynamics.training import fit
 
 

@@ -8,6 +8,13 @@ MM_NAMES = workflow.source_path("../../data/names.txt")
 MM_COMPARE = [f"{MM_DIR}/{run}/extract.h5" for run in MM["compare"]]
 
 
+def makemore_train_threads(wildcards):
+    """Cores of a training job: the seed's randperm stream is drawn by a helper process beside
+    the training (the training itself runs on one thread)."""
+    sampler = makemore_run_config(MM, wildcards.run).get("sampler", "randperm")
+    return 2 if sampler == "randperm" else 1
+
+
 rule makemore_data:
     input:
         MM_NAMES,
@@ -36,12 +43,12 @@ rule makemore_train:
         f"{LOGS}/makemore/train_{{run}}.log",
     benchmark:
         f"{BENCH}/makemore/train_{{run}}.tsv"
-    threads: 1
+    threads: makemore_train_threads
     resources:
         **TRAIN_RESOURCES,
     shell:
         "{LD} makemore train --config {params.config:q} --data {input.data}"
-        " --out {output} --threads {threads} > {log} 2>&1"
+        " --out {output} --threads 1 > {log} 2>&1"
 
 
 rule makemore_extract:

@@ -9,24 +9,17 @@ graph), which also hands us every tanh output and its gradient without `retain_g
 `tests/test_makemore.py` checks the gradients against autograd. Plain steps do nothing else; the
 statistics are computed only at the history cadence, by `MakemoreTrainer.statistics`.
 
-The seed's minibatches come from `torch.randperm(182625)[:32]` every step: a Fisher–Yates
-shuffle that draws 182624 Mersenne-Twister numbers and swaps a 1.4 MB array to use 32 entries.
-`BatchSampler("randperm")` reproduces that stream exactly from the raw MT19937 words (it reads the
-32 draws it needs from the torch generator's state, skips the rest and replays the 32 swaps that
-matter), about twice as fast as randperm, in a worker thread ahead of the training; the 182624
-draws per step stay the floor. `"randint"` draws i.i.d. indices instead (not the seed's stream;
-much faster).
+Minibatch indices come from `sampler.BatchSampler`: by default exactly the seed's
+`torch.randperm` stream, drawn ahead of the training in a helper process.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -34,6 +27,7 @@ from ..devices import training_device
 from ..history import read_arrays, run_attrs, write_arrays
 from ..training import fit
 from .runs import RunConfig
+from .sampler import BatchSampler
 
 STUDY = "makemore"
 CHARS = ".abcdefghijklmnopqrstuvwxyz"  # '.' (index 0) marks the start and the end of a name
@@ -70,128 +64,6 @@ def build_dataset(
 
 def read_words(path: str | Path) -> list[str]:
     return [w for w in Path(path).read_text().splitlines() if w]
-
-
-# ---- minibatch sampler ---------------------------------------------------------------------------
-
-
-def _mt19937_from_torch(generator: torch.Generator) -> np.random.MT19937:
-    """A NumPy MT19937 in the same state as a CPU torch.Generator (both are the reference
-    MT19937; torch's state is {seed u64, left i32, seeded i32, next u64, state[624] u64, ...})."""
-    raw = generator.get_state().numpy()
-    left = int(raw[8:12].view(np.int32)[0])
-    key = raw[24 : 24 + 624 * 8].view(np.uint64).astype(np.uint32)
-    bits = np.random.MT19937(0)
-    bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 625 - left}}
-    return bits
-
-
-def _peek_words(generator: torch.Generator, k: int) -> np.ndarray:
-    """The next k 32-bit words of a CPU torch.Generator, without drawing them: read from its
-    state and tempered; through NumPy's MT19937 (slower) when they need the next twist."""
-    raw = generator.get_state().numpy()
-    left = int(raw[8:12].view(np.int32)[0])  # words left in this twist, plus one
-    if left - 1 < k:
-        return _mt19937_from_torch(generator).random_raw(k)
-    pos = 625 - left
-    y = raw[24 + 8 * pos : 24 + 8 * (pos + k)].view(np.uint64)
-    y = y ^ (y >> 11)
-    y ^= (y << 7) & 0x9D2C5680
-    y ^= (y << 15) & 0xEFC60000
-    return y ^ (y >> 18)
-
-
-def _first_of_permutation(z: np.ndarray) -> np.ndarray:
-    """First k entries of a forward Fisher–Yates shuffle of 0..n-1 (swap i with i + z[:, i]), for
-    every row of z (rows × k): only the ≤ 2k positions the first k swaps touch are tracked."""
-    rows, k = z.shape
-    out = np.empty((rows, k), np.int64)
-    pos = np.full((rows, k), -1, np.int64)  # position written by swap m ...
-    val = np.empty((rows, k), np.int64)  # ... and the value it received
-
-    def value_at(p: np.ndarray, m: int) -> np.ndarray:
-        hit = pos[:, :m] == p[:, None]
-        last = m - 1 - np.argmax(hit[:, ::-1], axis=1) if m else np.zeros(rows, np.int64)
-        found = hit.any(axis=1) if m else np.zeros(rows, bool)
-        return np.where(found, val[np.arange(rows), last], p)
-
-    for i in range(k):
-        j = i + z[:, i]
-        vi, vj = value_at(np.full(rows, i), i), value_at(j, i)
-        out[:, i] = vj  # position i is final after swap i
-        pos[:, i], val[:, i] = j, vi
-    return out
-
-
-class BatchSampler:
-    """Minibatch indices, a block of steps at a time. `randperm` gives exactly the seed's
-    `torch.randperm(n, generator=g)[:batch]` for every step; `randint` i.i.d. indices from g.
-    The draws stay on the CPU generator g; each block of indices then moves to `device`.
-
-    A worker thread draws the next block while the trainer uses this one. For `randperm` that is
-    most of the cost: randperm(n) draws n − 1 Mersenne-Twister words per step, but its first
-    `batch` entries depend only on the first `batch` words: those are read from g's state, the
-    rest is skipped by filling a scratch tensor (~0.35 ms a step, without the GIL, so on a second
-    core it runs beside the training). `state_dict` is the state after the block in use, never
-    the worker's."""
-
-    def __init__(
-        self,
-        kind: str,
-        n: int,
-        batch: int,
-        generator: torch.Generator,
-        block: int = 1000,
-        device: torch.device | str = "cpu",
-    ) -> None:
-        if kind not in ("randperm", "randint"):
-            raise ValueError(f"unknown sampler {kind!r}; choose randperm or randint")
-        self.kind, self.n, self.batch, self.block = kind, n, batch, block
-        self.generator, self.device = generator, torch.device(device)
-        self.indices = torch.empty(0, batch, dtype=torch.int64, device=self.device)
-        self.start = 0
-        self.after = generator.get_state()  # g's state after the block in use
-        self.worker = ThreadPoolExecutor(1)
-        self.next: Future | None = None  # the worker's block: (indices, g's state after it)
-
-    def __call__(self, step: int) -> torch.Tensor:
-        """Indices of step `step` (steps must be asked for in order; re-asking is free)."""
-        if not self.start <= step < self.start + len(self.indices):
-            if step != self.start + len(self.indices):
-                raise ValueError(f"sampler asked for step {step} after block at {self.start}")
-            indices, self.after = (self.next or self.worker.submit(self._draw)).result()
-            self.start, self.indices = step, indices.to(self.device)
-            self.next = self.worker.submit(self._draw)
-        return self.indices[step - self.start]
-
-    def _draw(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next block and g's state after it (runs in the worker)."""
-        rows, k, g = self.block, self.batch, self.generator
-        if self.kind == "randint":
-            return torch.randint(self.n, (rows, k), generator=g), g.get_state()
-        pairs, odd = divmod(self.n - 1, 2)  # randperm(n) draws n - 1 words
-        words, word = torch.empty(pairs, dtype=torch.int64), torch.empty(odd, dtype=torch.int64)
-        z = np.empty((rows, k), np.int64)
-        for r in range(rows):
-            z[r] = _peek_words(g, k) % (self.n - np.arange(k, dtype=np.uint64))
-            words.random_(generator=g)  # two words per int64 entry
-            if odd:
-                word.random_(0, 2, generator=g)  # one word
-        return torch.from_numpy(_first_of_permutation(z)), g.get_state()
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"indices": self.indices, "start": self.start, "torch": self.after}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if "mt_key" in state:  # written before the sampler drew from g itself
-            raise ValueError("sampler state of an older version; cannot resume")
-        if self.next:  # a block drawn from the old state
-            self.next.result()
-            self.next = None
-        self.indices = state["indices"].to(self.device, copy=True)
-        self.start = int(state["start"])
-        self.generator.set_state(state["torch"])
-        self.after = state["torch"]
 
 
 # ---- model ------------------------------------------------------------------------------------
