@@ -171,7 +171,6 @@ class BatchSampler:
         self.indices = torch.empty(0, batch, dtype=torch.int64, device=self.device)
         self.start = 0
         self.after = generator.get_state()  # the stream's state after the block in use
-        self.restart = True  # the helper's next block starts from `after`
         self.helper = _Helper(n, batch, block) if kind == "randperm" else None
 
     def __call__(self, step: int) -> torch.Tensor:
@@ -188,9 +187,8 @@ class BatchSampler:
             g = self.generator
             return torch.randint(self.n, (self.block, self.batch), generator=g), g.get_state()
         helper = self.helper
-        if not helper.pending:
-            helper.request(self.after.numpy().copy() if self.restart else None)
-            self.restart = False
+        if not helper.pending:  # first block, or after a restore: start the helper from `after`
+            helper.request(self.after.numpy().copy())
         helper.request(None)  # the helper goes straight on to the block after
         indices, state = helper.receive()
         return torch.from_numpy(indices), torch.from_numpy(state)
@@ -206,7 +204,6 @@ class BatchSampler:
         self.indices = state["indices"].to(self.device, copy=True)
         self.start = int(state["start"])
         self.after = state["torch"].clone()
-        self.restart = True
         if self.kind == "randint":
             self.generator.set_state(self.after)
 
