@@ -4,10 +4,10 @@
 
 Reference: the seed's loop (DataLoader over the 50 one-hot vectors, nn.Module, torch.optim.SGD,
 a per-epoch `.item()`, weight copies every 50 epochs), timed over a tenth of the epochs and
-extrapolated. Project: `training.fit` with the
-hand-written batched trainer, writing the full HDF5 history. Each project run executes in a fresh
-process so its peak RSS is its own. The seed-style ensemble time is 32 × one seed-style run (the
-seed trains one model at a time). Rounds alternate the three; each keeps its best.
+extrapolated. Project: `training.fit` with the hand-written batched trainer, writing the full
+HDF5 history; each project run executes in a fresh process so its peak RSS is its own. The
+seed-style ensemble time is 32 × one seed-style run (the seed trains one model at a time).
+Rounds alternate the three measurements; each keeps its best.
 """
 
 from __future__ import annotations
