@@ -47,12 +47,17 @@ def best_time(fn, repeats: int) -> float:
     return min(times)
 
 
-def matmul_throughput(repeats: int) -> dict[str, float]:
+GEMM_FLOP = 2 * 1024**3  # one 1024² × 1024² product
+
+
+def gemm_seconds(repeats: int) -> dict[str, float]:
+    """One 1024² GEMM in torch and in NumPy's OpenBLAS (which the trainer also uses)."""
     a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    out = {"gemm_1024": 2 * 1024**3 / best_time(lambda: a @ b, repeats) / 1e9}
-    an, bn = a.numpy(), b.numpy()  # NumPy's OpenBLAS, which the trainer also uses
-    out["numpy_gemm_1024"] = 2 * 1024**3 / best_time(lambda: an @ bn, repeats) / 1e9
-    return out
+    an, bn = a.numpy(), b.numpy()
+    return {
+        "gemm_torch": best_time(lambda: a @ b, repeats),
+        "gemm_numpy": best_time(lambda: an @ bn, repeats),
+    }
 
 
 def width_products_seconds(repeats: int) -> float:
@@ -72,12 +77,16 @@ def width_products_seconds(repeats: int) -> float:
     return best_time(products, repeats)
 
 
-def memory_bandwidth(repeats: int) -> float:
-    """Memory throughput in GB/s of `a += b` over 2 × 64 MB (more than the last-level cache):
-    two streams read, one written back, like AdamW's (a plain copy would also pay for reading
-    the destination before writing it, and understate the bandwidth by a third)."""
-    a, b = torch.randn(16 << 20), torch.randn(16 << 20)
-    return 3 * a.nbytes / best_time(lambda: a.add_(b), repeats) / 1e9
+ADD_SIZE = 16 << 20  # float32 elements of each `a += b` operand: 64 MB
+STREAM_BYTES = 3 * 4 * ADD_SIZE  # two read, one written
+
+
+def add_seconds(repeats: int) -> float:
+    """`a += b` over 2 × 64 MB (more than the last-level cache), for the memory bandwidth: two
+    streams read, one written back, like AdamW's (a plain copy would also pay for reading the
+    destination before writing it, and understate the bandwidth by a third)."""
+    a, b = torch.randn(ADD_SIZE), torch.randn(ADD_SIZE)
+    return best_time(lambda: a.add_(b), repeats)
 
 
 def adamw_bytes_per_step() -> int:
@@ -134,27 +143,27 @@ def main() -> None:
     best: dict[str, float] = {}
     for r in range(rounds):
         round_times = {
-            **{k: 1 / v for k, v in matmul_throughput(repeats).items()},  # s per GFLOP
+            **gemm_seconds(repeats),
             "products": width_products_seconds(repeats),
-            "copy": 1 / memory_bandwidth(repeats),
+            "add": add_seconds(repeats),
             "reference": reference_seconds_per_step(ref_steps, r),
             "ensemble": ensemble_seconds_per_step(trainer, chunks),
         }
         best = {k: min(v, best.get(k, v)) for k, v in round_times.items()}
 
-    tp = {k: 1 / best[k] for k in ("gemm_1024", "numpy_gemm_1024")}
+    tp = {k: GEMM_FLOP / best[f"gemm_{k}"] / 1e9 for k in ("torch", "numpy")}  # GFLOP/s
     peak = max(tp.values())
     total_flops = flops_per_member_step() * RUNS * STEPS
     floor = total_flops / (peak * 1e9)
     products = best["products"] * STEPS
-    bandwidth = 1 / best["copy"]
+    bandwidth = STREAM_BYTES / best["add"] / 1e9  # GB/s
     adam_floor = adamw_bytes_per_step() * STEPS / (bandwidth * 1e9)
     ref_step, ens_step = best["reference"], best["ensemble"]
     reference, ensemble = ref_step * RUNS * STEPS, ens_step * STEPS
 
     print(f"threads: {torch.get_num_threads()}, torch {torch.__version__}, best of {rounds} rounds")
-    print(f"matmul throughput: GEMM 1024² {tp['gemm_1024']:.1f} GFLOP/s (torch), "
-          f"{tp['numpy_gemm_1024']:.1f} GFLOP/s (NumPy)")  # fmt: skip
+    print(f"matmul throughput: GEMM 1024² {tp['torch']:.1f} GFLOP/s (torch), "
+          f"{tp['numpy']:.1f} GFLOP/s (NumPy)")  # fmt: skip
     print(f"diagram: {RUNS} runs × {STEPS} steps = {total_flops / 1e12:.2f} TFLOP of decoder "
           f"matmuls -> compute floor {floor:.0f} s at {peak:.1f} GFLOP/s")  # fmt: skip
     print(f"seed-style loop: {ref_step * 1e3:.2f} ms/step/run (runs of {ref_steps} steps) -> "
