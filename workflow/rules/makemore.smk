@@ -11,8 +11,7 @@ MM_COMPARE = [f"{MM_DIR}/{run}/extract.h5" for run in MM["compare"]]
 def makemore_train_threads(wildcards):
     """Cores of a training job: the seed's randperm stream is drawn by a helper process beside
     the training (the training itself runs on one thread)."""
-    sampler = makemore_run_config(MM, wildcards.run).get("sampler", "randperm")
-    return 2 if sampler == "randperm" else 1
+    return 2 if makemore_run_config(MM, wildcards.run)["sampler"] == "randperm" else 1
 
 
 rule makemore_data:
