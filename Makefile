@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: setup paper quick test bench report lint clean
+.PHONY: setup paper quick test bench report lint clean gpu-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)                      ## create .venv with everything installed
 
-paper: setup                         ## every figure of the default (paper) config
+paper: setup                         ## every figure of the default (paper) config, and the scorecard
 	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/python -m learning_dynamics reproduction summary --scorecard results/reproduction/scorecard.csv
 
 quick: setup                         ## every figure at the small budgets of config/quick.yaml
 	$(BIN)/snakemake --cores $(CORES) --configfile config/quick.yaml
@@ -36,6 +37,9 @@ report: setup                        ## HTML report of the figures built so far
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+gpu-check: setup                     ## tests on CUDA, CUDA vs CPU quick build, timed full budgets (DEVICE=cpu: dry check)
+	$(BIN)/python benchmarks/gpu_check.py --device $(or $(DEVICE),cuda)
 
 clean:                               ## remove outputs (keeps .venv)
 	rm -rf results .snakemake

@@ -93,11 +93,13 @@ def analyse(
     """Train/val/test loss of the final model in eval mode beside the lecture's values, `count`
     names sampled in eval mode from a generator seeded with `seed`, and a summary of scalars."""
     cfg, p, running = final_model(history)
+    splits = {s: load_split(data, s) for s in SPLITS}
     table = pd.DataFrame(
         [
             {
                 "split": s,
-                "loss": split_loss(cfg, p, running, *load_split(data, s)),
+                "examples": len(splits[s][1]),
+                "loss": split_loss(cfg, p, running, *splits[s]),
                 "lecture": LECTURE_LOSS.get(s, np.nan),
             }
             for s in SPLITS
@@ -116,6 +118,8 @@ def analyse(
                 s: round(float(loss[s]), 4) for s in (0, 1000, 2000) if s < len(loss)
             },
             "split_loss": dict(zip(table.split, table.loss, strict=True)),
+            "split_examples": dict(zip(table.split, table.examples.tolist(), strict=True)),
+            "parameters": sum(int(v.numel()) for v in p.values()),  # the seed prints 12097
             "lecture_loss": LECTURE_LOSS,
             "saturated_percent": {
                 "init": (100 * x["activations/saturated"][0]).round(2).tolist(),

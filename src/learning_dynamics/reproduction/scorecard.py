@@ -1,0 +1,209 @@
+"""The reproduction scorecard: every claim's reproduced value against its expected value.
+
+`build` (the `scorecard` verb) reads the claims files and the files they name under `results/`,
+and writes `scorecard.csv` (columns `study, claim, source, expected, tolerance, reproduced, status,
+note`) and `scorecard.md`. A claim is `reproduced` when its value lies within its tolerance of the
+expected value (exact match for strings and booleans), else `differs`; a claim that differs is
+never dropped: its note gives the claim's stated deviation, or "unknown". A value that cannot be
+read (a missing key, no matching row) is a claim that differs, with the reason in the note.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..io import atomic_path, write_csv
+from .claims import Claim, claim_files, load_claims
+
+COLUMNS = ["study", "claim", "source", "expected", "tolerance", "reproduced", "status", "note"]
+LEVELS = ("quick", "default", "full")
+
+
+class NoValue(LookupError):
+    """The file holds no value for the claim (the reason is the message)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _json(path: str, mtime: float) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+@functools.lru_cache(maxsize=64)
+def _csv(path: str, mtime: float) -> pd.DataFrame:
+    return pd.read_csv(path)
+
+
+def _matches(column: pd.Series, wanted: Any) -> pd.Series:
+    """Rows whose value equals `wanted`: numbers to 1e-9 relative (CSV text round trips), booleans
+    and strings as text (a CSV's True/False)."""
+    if isinstance(wanted, (int, float)) and not isinstance(wanted, bool):
+        numeric = pd.to_numeric(column, errors="coerce")
+        return pd.Series(np.isclose(numeric, wanted, rtol=1e-9, atol=0.0), index=column.index)
+    if isinstance(wanted, bool):
+        return column.astype(str).str.lower() == str(wanted).lower()
+    return column.astype(str) == str(wanted)
+
+
+def read_value(claim: Claim, results: str | os.PathLike) -> Any:
+    """The reproduced value of `claim` from its file under `results`; NoValue says why none."""
+    path = Path(results) / claim.value.file
+    if not path.exists():
+        raise FileNotFoundError(f"{claim.path}: claim {claim.id!r}: {path} does not exist")
+    v = claim.value
+    if v.key is not None:
+        node = _json(str(path), path.stat().st_mtime)
+        walked = []
+        for part in v.key.split("."):
+            walked.append(part)
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif (
+                isinstance(node, list)
+                and part.lstrip("-").isdigit()
+                and -len(node) <= int(part) < len(node)
+            ):
+                node = node[int(part)]
+            else:
+                raise NoValue(f"no key {'.'.join(walked)!r} in {v.file}")
+        if isinstance(node, (dict, list)) or node is None:
+            raise NoValue(f"{v.key!r} in {v.file} is {type(node).__name__}, not a value")
+        return node
+    table = _csv(str(path), path.stat().st_mtime)
+    for name in [v.column, *(k for k, _ in v.where)]:
+        if name not in table.columns:
+            raise NoValue(f"no column {name!r} in {v.file}")
+    rows = np.ones(len(table), dtype=bool)
+    for name, wanted in v.where:
+        rows &= _matches(table[name], wanted).to_numpy()
+    picked = table.loc[rows, v.column]
+    if v.agg == "count":
+        return len(picked)
+    if len(picked) == 0:
+        raise NoValue(f"no row of {v.file} matches {dict(v.where)}")
+    if v.agg is None:
+        if len(picked) != 1:
+            raise NoValue(f"{len(picked)} rows of {v.file} match {dict(v.where)}; give an agg")
+        value = picked.iloc[0]
+    else:
+        values = picked.astype(float) if picked.dtype == bool else picked
+        value = getattr(values, v.agg)()
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value).lower()
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.6g}"
+    return str(value)
+
+
+def level_note(level: str) -> str:
+    """What the note says when the values were not built at the default level."""
+    if level == "default":
+        return ""
+    return (
+        f"values built at level {level} (config/{level}.yaml); expected values are for the"
+        " default level"
+    )
+
+
+def evaluate(claim: Claim, results: str | os.PathLike, level: str = "default") -> dict[str, str]:
+    """One scorecard row: the reproduced value, its status and, unless reproduced, why not."""
+    reason = None
+    try:
+        reproduced = read_value(claim, results)
+        ok = claim.tolerance.allows(claim.expected, reproduced)
+    except NoValue as exc:
+        reproduced, ok, reason = None, False, f"no value: {exc}"
+    notes = []
+    if not ok:
+        if reason:
+            notes.append(reason)
+        notes.append(f"deviation: {claim.deviation}" if claim.deviation else "unknown")
+    if level_note(level):
+        notes.append(level_note(level))
+    return {
+        "study": claim.study,
+        "claim": claim.id,
+        "source": claim.source,
+        "expected": _fmt(claim.expected),
+        "tolerance": str(claim.tolerance),
+        "reproduced": _fmt(reproduced),
+        "status": "reproduced" if ok else "differs",
+        "note": "; ".join(notes),
+    }
+
+
+def scorecard(claims: list[Claim], results: str | os.PathLike, level: str) -> pd.DataFrame:
+    if level not in LEVELS:
+        raise ValueError(f"level {level!r}; choose from {LEVELS}")
+    rows = [evaluate(c, results, level) for c in claims]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def markdown(table: pd.DataFrame, claims: list[Claim], level: str) -> str:
+    """The scorecard as a Markdown page: counts, then one table row per claim."""
+    by_id = {(c.study, c.id): c for c in claims}
+    n_ok = int((table.status == "reproduced").sum())
+    lines = [
+        "# Reproduction scorecard",
+        "",
+        f"Level: **{level}**. {n_ok} reproduced, {len(table) - n_ok} differ"
+        f" ({len(table)} claims). Expected values are for the default config;"
+        " claims come from `config/claims/*.yaml`.",
+        "",
+        "| study | claim | what | source | expected | tolerance | reproduced | status | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    for row in table.itertuples(index=False):
+        c = by_id[(row.study, row.claim)]
+        status = "**differs**" if row.status == "differs" else row.status
+        cells = [row.study, f"`{row.claim}`", c.claim, row.source, row.expected, row.tolerance,
+                 row.reproduced, status, row.note]  # fmt: skip
+        lines.append("| " + " | ".join(cell(x) for x in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _paths(value: Any) -> list[str]:
+    return [str(p) for p in np.atleast_1d(value)]
+
+
+def build(claims: Any, results: str, level: str, csv: str, md: str, studies: Any = None) -> None:
+    """The `scorecard` verb: claims files (or a directory of them) -> scorecard.csv and .md."""
+    paths = [q for p in _paths(claims) for q in (claim_files(p) if Path(p).is_dir() else [p])]
+    loaded = load_claims(paths, None if studies is None else _paths(studies))
+    table = scorecard(loaded, results, level)
+    write_csv(csv, table)
+    with atomic_path(md) as tmp:
+        tmp.write_text(markdown(table, loaded, level))
+    print(counts_line(table, md))
+
+
+def counts_line(table: pd.DataFrame, where: str) -> str:
+    n_ok = int((table.status == "reproduced").sum())
+    return f"{n_ok} reproduced, {len(table) - n_ok} differ; the table is {where}"
+
+
+def summary(scorecard: str = "results/reproduction/scorecard.csv") -> None:
+    """The `summary` verb (`make paper` ends with it): counts, level and where the table is."""
+    table = pd.read_csv(scorecard, dtype=str, keep_default_na=False)
+    md = str(Path(scorecard).with_suffix(".md"))
+    levels = {n.split("values built at level ")[1].split(" ")[0] for n in table.note if
+              "values built at level " in n}  # fmt: skip
+    level = ", ".join(sorted(levels)) or "default"
+    print(f"Reproduction scorecard (level {level}): {counts_line(table, md)}")
+    for row in table[table.status == "differs"].itertuples(index=False):
+        print(f"  differs: {row.study}/{row.claim}: {row.note}")
