@@ -67,10 +67,14 @@ def run(cmd: list[str], env: dict[str, str], timeout: float | None, log: Path) -
             "log": str(log), "last_line": tail[0]}  # fmt: skip
 
 
-def snakemake(directory: Path, configfiles: list[str], targets: list[str], cores: str) -> list[str]:
+def snakemake(
+    directory: Path, configfiles: list[str], targets: list[str], cores: str, gpus: int
+) -> list[str]:
+    """The workflow into `directory`; with GPUs, at most one training job per GPU at a time."""
     exe = shutil.which("snakemake", path=str(BIN)) or "snakemake"
+    resources = ["--resources", f"gpu={gpus}"] if gpus else []
     return [exe, "-s", str(ROOT / "workflow" / "Snakefile"), "-d", str(directory), *targets,
-            "--cores", cores, "--resources", "gpu=1", "--configfile", *configfiles]  # fmt: skip
+            "--cores", cores, *resources, "--configfile", *configfiles]  # fmt: skip
 
 
 def machine(device: str) -> dict:
@@ -104,6 +108,11 @@ def main() -> int:
     shutil.rmtree(out, ignore_errors=True)  # a fresh build each time: nothing reused
     out.mkdir(parents=True)
     device_env = {"LD_DEVICE": args.device}
+    gpus = 0
+    if args.device == "cuda":
+        import torch
+
+        gpus = torch.cuda.device_count()
     report: dict = {"machine": machine(args.device), "args": vars(args)}
     ok = True
 
@@ -121,9 +130,9 @@ def main() -> int:
     if args.device == "cpu":
         dev_dir = out / "quick-cpu-again"
     builds = {}
-    for name, directory, env in (("cpu", ref_dir, {"LD_DEVICE": "cpu"}),
-                                 (dev_dir.name, dev_dir, device_env)):  # fmt: skip
-        cmd = snakemake(directory, quick, args.quick_targets, args.cores)
+    for name, directory, env, n in (("cpu", ref_dir, {"LD_DEVICE": "cpu"}, 0),
+                                    (dev_dir.name, dev_dir, device_env, gpus)):  # fmt: skip
+        cmd = snakemake(directory, quick, args.quick_targets, args.cores, n)
         builds[name] = run(cmd, env, None, out / "logs" / f"{directory.name}.log")
         print(f"quick build ({name}): rc {builds[name]['rc']}, {builds[name]['seconds']} s")
         ok &= builds[name]["rc"] == 0
@@ -148,7 +157,7 @@ def main() -> int:
         if left < 5:
             parts.append({"target": target, "skipped": "budget spent"})
             continue
-        cmd = snakemake(out / "full", full, [target], args.cores)
+        cmd = snakemake(out / "full", full, [target], args.cores, gpus)
         result = run(cmd, device_env, left, out / "logs" / f"full-{target}.log")
         parts.append({"target": target, **result})
         left -= result["seconds"]

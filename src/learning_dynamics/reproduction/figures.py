@@ -48,8 +48,9 @@ def plot_scorecard(scorecard: str, pdf: str, png: str) -> None:
         outside = pick & ~(np.abs(z) <= LIMIT)
         ax.scatter(z[inside], y[inside], color=colour, s=22, zorder=3, label=status)
         edge = np.where(np.nan_to_num(z[outside], posinf=1, neginf=-1) < 0, -LIMIT, LIMIT)
-        ax.scatter(edge, y[outside], color=colour, marker=">", s=30, zorder=3)
-        ax.scatter(edge[edge < 0], y[outside][edge < 0], color=colour, marker="<", s=30, zorder=4)
+        for side, marker in ((-LIMIT, "<"), (LIMIT, ">")):
+            at = edge == side
+            ax.scatter(edge[at], y[outside][at], color=colour, marker=marker, s=30, zorder=3)
     studies = table.study.to_numpy()
     for i in range(1, n):
         if studies[i] != studies[i - 1]:
@@ -60,8 +61,7 @@ def plot_scorecard(scorecard: str, pdf: str, png: str) -> None:
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel("(reproduced − expected) / tolerance   (triangles: beyond ±3 or no value)")
     ok = int((table.status == "reproduced").sum())
-    ax.set_title(f"Reproduction scorecard: {ok} reproduced, {n - ok} differ")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.9 / (0.9 + 0.22 * n) - 0.04), ncol=3,
-              frameon=False)  # fmt: skip
+    ax.set_title(f"Reproduction scorecard: {ok} reproduced, {n - ok} differ", pad=24)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     ax.grid(axis="y", alpha=0)
     save_figure(fig, pdf, png)
