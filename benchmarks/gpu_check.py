@@ -15,8 +15,8 @@ builds disagree. `--device cpu` runs the same script as a dry check on a machine
 step 2 then compares two CPU builds, which must agree exactly (same config + seed, same numbers).
 
     python benchmarks/gpu_check.py                       # on a GPU machine: everything
-    python benchmarks/gpu_check.py --device cpu --skip-tests --quick-targets superposition_loss \
-        --full-budget-s 60                               # a dry check on a CPU
+    python benchmarks/gpu_check.py --device cpu --tests "tests/test_linear.py -x" \
+        --quick-targets superposition_loss --full-budget-s 60   # a short dry check on a CPU
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import subprocess
@@ -94,7 +95,7 @@ def main() -> int:
     p.add_argument("--out", default=str(ROOT / "results" / "gpu-check"))
     p.add_argument("--cores", default="all")
     p.add_argument("--skip-tests", action="store_true")
-    p.add_argument("--tests", nargs="*", default=[], help="pytest arguments (default: all tests)")
+    p.add_argument("--tests", default="", help="pytest arguments, one string (default: all)")
     p.add_argument("--quick-targets", nargs="*", default=[], help="default: every target")
     p.add_argument("--rtol", type=float, default=1e-3)
     p.add_argument("--atol", type=float, default=1e-6)
@@ -118,7 +119,15 @@ def main() -> int:
 
     # 1. The test suite on the device.
     if not args.skip_tests:
-        cmd = [str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args.tests]
+        cmd = [
+            str(BIN / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *shlex.split(args.tests),
+        ]
         report["tests"] = run(cmd, device_env, None, out / "logs" / "tests.log")
         ok &= report["tests"]["rc"] == 0
         print(f"tests on {args.device}: rc {report['tests']['rc']}, {report['tests']['seconds']} s,"

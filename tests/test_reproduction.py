@@ -251,7 +251,11 @@ def test_quick_build_scores_every_claim(tmp_path):
     assert len(table) == len(claims)
     assert (table.source != "").all() and (table.tolerance != "").all()
     assert set(table.status) <= {"reproduced", "differs"}
-    assert (table.reproduced != "").all(), table[table.reproduced == ""]  # every value was read
+    # A value may be missing at quick budgets (e.g. no transient plateau in 4000 epochs), but
+    # then the note says so; most values are read.
+    missing = table.reproduced == ""
+    assert table.note[missing].str.startswith("no value: ").all()
+    assert missing.sum() <= 2, table[missing]
     assert table.note.str.contains("values built at level quick").all()
     assert (table.note[table.status == "differs"].str.contains("deviation: |unknown")).all()
     # The seed's printed minibatch losses do not depend on the budget: reproduced at quick too.
