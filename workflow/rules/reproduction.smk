@@ -18,12 +18,7 @@ rule reproduction:
         claims=CLAIM_FILES,
         values=value_files(CLAIMS, RESULTS),
     output:
-        csv=report(
-            f"{RP_DIR}/scorecard.csv",
-            caption=workflow.source_path("../report/reproduction.rst"),
-            category="reproduction",
-            labels={"study": "reproduction", "figure": "scorecard table"},
-        ),
+        csv=f"{RP_DIR}/scorecard.csv",
         md=f"{RP_DIR}/scorecard.md",
     params:
         level=config["level"],
