@@ -102,6 +102,7 @@ def main() -> int:
     p.add_argument("--full-budget-s", type=float, default=600.0)
     p.add_argument("--full-targets", nargs="*", default=FULL_TARGETS)
     args = p.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows as it happens, also in a log
 
     from learning_dynamics.reproduction.compare import compare_trees
 

@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -200,10 +201,9 @@ def counts_line(table: pd.DataFrame, where: str) -> str:
 def summary(scorecard: str = "results/reproduction/scorecard.csv") -> None:
     """The `summary` verb (`make paper` ends with it): counts, level and where the table is."""
     table = pd.read_csv(scorecard, dtype=str, keep_default_na=False)
-    md = str(Path(scorecard).with_suffix(".md"))
-    levels = {n.split("values built at level ")[1].split(" ")[0] for n in table.note if
-              "values built at level " in n}  # fmt: skip
-    level = ", ".join(sorted(levels)) or "default"
-    print(f"Reproduction scorecard (level {level}): {counts_line(table, md)}")
+    md = Path(scorecard).with_suffix(".md")
+    found = re.search(r"^Level: \*\*(\w+)\*\*", md.read_text(), re.M) if md.exists() else None
+    level = found.group(1) if found else "unknown"
+    print(f"Reproduction scorecard (level {level}): {counts_line(table, str(md))}")
     for row in table[table.status == "differs"].itertuples(index=False):
         print(f"  differs: {row.study}/{row.claim}: {row.note}")
