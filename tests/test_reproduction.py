@@ -267,3 +267,38 @@ def test_quick_build_scores_every_claim(tmp_path):
     # The rule reads exactly the claims' files, all studies' claims included.
     plan = snakemake(tmp_path, "reproduction_scorecard", "-n", "--configfile", QUICK).stdout
     assert "reproduction" in plan
+
+
+@pytest.mark.slow
+def test_gpu_check_dry_run_on_cpu_passes(tmp_path):
+    """`benchmarks/gpu_check.py --device cpu`: two CPU builds of one summary agree exactly, the
+    report names every step (the GPU path itself needs a GPU; see docs/reproduction.md)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "check"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "gpu_check.py"),
+            "--device",
+            "cpu",
+            "--skip-tests",
+            "--cores",
+            "2",
+            "--out",
+            str(out),
+            "--quick-targets",
+            "results/linear/main/summary.json",
+            "--full-budget-s",
+            "0",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["ok"] and report["comparison"]["files"] == 2  # summary.json, modes.csv
+    assert report["comparison"]["max_rel"] == 0 and report["comparison"]["numbers"] > 10
+    assert all(p.get("skipped") == "budget spent" for p in report["full"]["parts"])
+    assert "Overall: PASS" in (out / "report.md").read_text()
