@@ -76,11 +76,13 @@ def test_quick_workflow_builds_every_superposition_figure(tmp_path):
     (figures / "superposition_loss.png").unlink()
     plan = snakemake(tmp_path, "superposition_loss", "-n", "--configfile", QUICK).stdout
     assert jobs_planned(plan) == {"superposition_loss": 1}
-    # A changed training value (a rule param) reruns training and what depends on it.
+    # A changed training value rewrites the run's config file (rule write_config: its param
+    # changed), which reruns training and what depends on it, and nothing else.
     override = tmp_path / "lr.yaml"
     override.write_text("superposition:\n  lr: 4.0\n")
     plan = snakemake(tmp_path, "superposition_loss", "-n", "--configfile", QUICK, str(override))
     assert jobs_planned(plan.stdout) == {
+        "write_config": 1,
         "superposition_train": 1,
         "superposition_extract": 1,
         "superposition_analyse": 1,
@@ -102,3 +104,23 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     listed = {name(d) for d in conda if isinstance(d, str)} - {"python", "pip"}
     listed |= {name(d) for d in next(d["pip"] for d in conda if isinstance(d, dict))} - {"-e"}
     assert listed == wanted
+
+
+@pytest.fixture(scope="module")
+def planned_commands(tmp_path_factory) -> dict[str, str]:
+    """Rule -> a shell command it prints, from `snakemake -n -p` of every quick-config target."""
+    workdir = tmp_path_factory.mktemp("plan")
+    plan = snakemake(workdir, "-n", "-p", "--configfile", QUICK).stdout
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?Shell command: (.*)$", plan, re.M)
+    return dict(jobs)
+
+
+@pytest.mark.parametrize("study", ["superposition", "linear", "makemore"])
+def test_printed_commands_are_short_and_read_their_config_from_a_file(planned_commands, study):
+    """Run configs travel as files (results/.../config.json), never as JSON in a shell line."""
+    commands = {r: c for r, c in planned_commands.items() if r.startswith(f"{study}_")}
+    assert any(f"{study}_train" == r for r in commands)
+    for rule, command in commands.items():
+        assert len(command) < 500 and "{" not in command, (rule, command)
+        if "--config " in command:
+            assert re.search(r"--config results/\S+config\.json ", command), command
