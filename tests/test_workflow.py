@@ -9,6 +9,8 @@ import h5py
 import pytest
 from conftest import ROOT, snakemake
 
+from learning_dynamics.__main__ import resolve, verbs
+
 QUICK = str(ROOT / "config" / "quick.yaml")
 SUPERPOSITION_FIGURES = [
     "superposition_loss",
@@ -113,6 +115,21 @@ def planned_commands(tmp_path_factory) -> dict[str, str]:
     plan = snakemake(workdir, "-n", "-p", "--configfile", QUICK).stdout
     jobs = re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?Shell command: (.*)$", plan, re.M)
     return dict(jobs)
+
+
+def test_every_figure_names_the_function_that_draws_it(planned_commands):
+    """Figure rule -> `python -m learning_dynamics <study> <verb>` -> VERBS -> module:function,
+    importable, and named in the figure's caption."""
+    figures = {r: c for r, c in planned_commands.items() if "--png results/figures/" in c}
+    captions = {p.stem for p in (ROOT / "workflow" / "report").glob("*_*.rst")}
+    assert sorted(figures) == sorted(captions)
+    for rule, command in figures.items():
+        study, verb = re.search(r"-m learning_dynamics (\w+) (\w+) ", command).groups()
+        function = resolve(study, verb)
+        module, name = verbs(study)[verb].split(":")
+        assert function.__name__ == name and function.__module__.endswith(f"{study}.{module}")
+        caption = (ROOT / "workflow" / "report" / f"{rule}.rst").read_text()
+        assert f"Drawn by ``{function.__module__}.{name}`` in rule ``{rule}``" in caption, rule
 
 
 @pytest.mark.parametrize("study", ["superposition", "linear", "makemore"])
