@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 import h5py
 import pytest
 from conftest import ROOT, snakemake
 
-from learning_dynamics.__main__ import resolve, verbs
+from learning_dynamics.__main__ import resolve, verb_parser, verbs
 
 QUICK = str(ROOT / "config" / "quick.yaml")
 SUPERPOSITION_FIGURES = [
@@ -130,6 +131,24 @@ def test_every_figure_names_the_function_that_draws_it(planned_commands):
         assert function.__name__ == name and function.__module__.endswith(f"{study}.{module}")
         caption = (ROOT / "workflow" / "report" / f"{rule}.rst").read_text()
         assert f"Drawn by ``{function.__module__}.{name}`` in rule ``{rule}``" in caption, rule
+
+
+def test_every_planned_command_parses_against_its_verbs_signature(planned_commands, monkeypatch):
+    """Every rule's command line (all studies) gives its verb only options of the declared types."""
+    import learning_dynamics.__main__ as cli
+
+    def config_path(value: str) -> str:  # the file does not exist in a dry run
+        assert value.endswith("config.json") or value.startswith("{"), value
+        return value
+
+    monkeypatch.setattr(cli, "json_file", config_path)
+    for rule, command in planned_commands.items():
+        argv = shlex.split(command.split(" > ")[0])
+        if "learning_dynamics" not in argv:
+            continue  # write_config runs in Snakemake itself
+        study, verb, *options = argv[argv.index("learning_dynamics") + 1 :]
+        args = vars(verb_parser(study, verb, resolve(study, verb)).parse_args(options))
+        assert args, rule
 
 
 @pytest.mark.parametrize("study", ["superposition", "linear", "makemore"])
