@@ -72,7 +72,8 @@ def one_of(names):
 # file. The value is that rule's param, so a changed value reruns it (Snakemake's params trigger)
 # and the rewritten file reruns exactly the jobs that read it (mtime); an unchanged value leaves
 # the file, and every job reading it, alone. Registration happens when the rules are parsed, so
-# every Snakemake process (cluster jobs included) knows every config file.
+# every Snakemake process (cluster jobs included) knows every config file. A wildcard matches any
+# text, as in Snakemake; a path without wildcards wins, otherwise exactly one pattern must match.
 CONFIG_FILES = {}  # regex of the path under results/ -> (pattern, value or function of wildcards)
 
 
@@ -83,9 +84,12 @@ def config_file(pattern, value):
     if key == pattern or not key.endswith("config.json"):
         raise WorkflowError(f"config file {pattern}: expected {RESULTS}/...config.json")
     parts = re.split(r"\{(\w+)\}", key)  # literal, wildcard, literal, ...
-    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/]+)" for i, p in enumerate(parts))
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+)" for i, p in enumerate(parts))
     known = CONFIG_FILES.setdefault(regex, (pattern, value))
-    if known[1] is not value and (callable(value) or as_json(known[1]) != as_json(value)):
+    other = known[1]
+    if other is not value and (
+        callable(value) or callable(other) or as_json(other) != as_json(value)
+    ):
         raise WorkflowError(f"config file {pattern} is registered twice with different values")
     return pattern
 
