@@ -37,7 +37,10 @@ def studies() -> list[str]:
 
     import learning_dynamics
 
-    return sorted(m.name for m in pkgutil.iter_modules(learning_dynamics.__path__) if m.ispkg)
+    packages = [m.name for m in pkgutil.iter_modules(learning_dynamics.__path__) if m.ispkg]
+    return sorted(
+        p for p in packages if hasattr(importlib.import_module(f"{__package__}.{p}"), "VERBS")
+    )
 
 
 def verbs(study: str) -> dict[str, str]:
