@@ -160,3 +160,28 @@ def test_printed_commands_are_short_and_read_their_config_from_a_file(planned_co
         assert len(command) < 500 and "{" not in command, (rule, command)
         if "--config " in command:
             assert re.search(r"--config results/\S+config\.json ", command), command
+
+
+def test_a_changed_value_rewrites_exactly_its_config_file(tmp_path):
+    """Run configs are files rule write_config writes from the config; a changed value rewrites
+    the files holding it and no other (their readers then rerun by mtime: the slow test above)."""
+    files = [
+        "results/superposition/main/config.json",
+        "results/superposition/ensemble/config.json",
+        "results/superposition/analysis.config.json",
+        "results/linear/sweep/config.json",
+    ]
+    snakemake(tmp_path, *files, "--cores", "1", "--configfile", QUICK)
+    ensemble = json.loads((tmp_path / files[1]).read_text())
+    assert ensemble["seeds"] == list(range(8)) and ensemble["epochs"] == 4000  # quick.yaml
+    assert json.loads((tmp_path / files[3]).read_text())["jobs"] == 2
+    override = tmp_path / "count.yaml"
+    override.write_text("superposition:\n  ensemble: {first_seed: 0, count: 3}\n")
+    plan = snakemake(tmp_path, *files, "-n", "--configfile", QUICK, str(override)).stdout
+    assert jobs_planned(plan) == {"write_config": 1}
+    assert (
+        "Params have changed" in plan
+        and "output: results/superposition/ensemble/config.json" in plan
+    )
+    plan = snakemake(tmp_path, *files, "-n", "--configfile", QUICK).stdout
+    assert "Nothing to be done" in plan
