@@ -34,9 +34,11 @@ bench: setup                         ## benchmarks: the project against seed-sty
 report: setup                        ## HTML report of the figures built so far
 	$(BIN)/snakemake --report results/report.html
 
-lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+lint: setup                          ## ruff, snakefmt (settings: pyproject.toml) and snakemake --lint
+	$(BIN)/ruff check src tests benchmarks workflow
+	$(BIN)/ruff format --check src tests benchmarks workflow
+	$(BIN)/snakefmt --check workflow
+	$(BIN)/python workflow/lint.py
 
 gpu-check: setup                     ## tests on CUDA, CUDA vs CPU quick build, timed full budgets (DEVICE=cpu: dry check)
 	$(BIN)/python benchmarks/gpu_check.py --device $(or $(DEVICE),cuda)

@@ -22,7 +22,7 @@ import yaml
 
 from learning_dynamics.history import write_arrays
 from learning_dynamics.linear import analysis, model
-from learning_dynamics.linear.runs import run_config, sweep_chunk_config, sweep_chunks
+from learning_dynamics.linear.runs import run_config, sweep_job_config, sweep_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,15 +122,15 @@ def main() -> None:
     sweep = config["sweep"]
     t0 = time.perf_counter()
     paths = []
-    for chunk in sweep_chunks(sweep):
-        paths.append(str(tmp / f"sweep{chunk}.h5"))
-        model.train_sweep(sweep, chunk, paths[-1])
+    for job in sweep_jobs(sweep):
+        paths.append(str(tmp / f"sweep{job}.h5"))
+        model.train_sweep(sweep, job, paths[-1])
     t1 = time.perf_counter()
     analysis.analyse_sweep(
         {"fractions": [0.1, 0.5, 0.9, 0.99]}, paths, str(tmp / "t.csv"), str(tmp / "t.json")
     )
     t2 = time.perf_counter()
-    points = sum(len(sweep_chunk_config(sweep, c)["s"]) for c in sweep_chunks(sweep))
+    points = sum(len(sweep_job_config(sweep, c)["s"]) for c in sweep_jobs(sweep))
     print(
         f"sweep: {points} settings x {sweep['steps']} iterations in one batch: train"
         f" {t1 - t0:.2f} s + analyse {t2 - t1:.2f} s (1 thread)"

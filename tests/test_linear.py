@@ -19,7 +19,7 @@ from learning_dynamics.linear.model import (
     mode_basis,
     sweep_trainer,
 )
-from learning_dynamics.linear.runs import sweep_chunk_config
+from learning_dynamics.linear.runs import sweep_job_config
 from learning_dynamics.linear.theory import (
     balanced_time,
     balanced_trajectory,
@@ -185,7 +185,7 @@ def test_closed_form_risk_equals_sample_risk(data):
 
 def test_sweep_matches_the_closed_form():
     sweep = load_config(quick=True)["linear"]["sweep"]
-    part = sweep_chunk_config(sweep, 0)
+    part = sweep_job_config(sweep, 0)
     trainer = sweep_trainer(part)
     steps = np.arange(0, part["steps"] + 1, 10)
     u = [(trainer.a * trainer.b)[:, 0].clone()]

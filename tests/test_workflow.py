@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 import h5py
 import pytest
 from conftest import ROOT, snakemake
+
+from learning_dynamics.__main__ import resolve, verb_parser, verbs
 
 QUICK = str(ROOT / "config" / "quick.yaml")
 SUPERPOSITION_FIGURES = [
@@ -76,11 +79,13 @@ def test_quick_workflow_builds_every_superposition_figure(tmp_path):
     (figures / "superposition_loss.png").unlink()
     plan = snakemake(tmp_path, "superposition_loss", "-n", "--configfile", QUICK).stdout
     assert jobs_planned(plan) == {"superposition_loss": 1}
-    # A changed training value (a rule param) reruns training and what depends on it.
+    # A changed training value rewrites the run's config file (rule write_config: its param
+    # changed), which reruns training and what depends on it, and nothing else.
     override = tmp_path / "lr.yaml"
     override.write_text("superposition:\n  lr: 4.0\n")
     plan = snakemake(tmp_path, "superposition_loss", "-n", "--configfile", QUICK, str(override))
     assert jobs_planned(plan.stdout) == {
+        "write_config": 1,
         "superposition_train": 1,
         "superposition_extract": 1,
         "superposition_analyse": 1,
@@ -102,3 +107,81 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     listed = {name(d) for d in conda if isinstance(d, str)} - {"python", "pip"}
     listed |= {name(d) for d in next(d["pip"] for d in conda if isinstance(d, dict))} - {"-e"}
     assert listed == wanted
+
+
+@pytest.fixture(scope="module")
+def planned_commands(tmp_path_factory) -> dict[str, str]:
+    """Rule -> a shell command it prints, from `snakemake -n -p` of every quick-config target."""
+    workdir = tmp_path_factory.mktemp("plan")
+    plan = snakemake(workdir, "-n", "-p", "--configfile", QUICK).stdout
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?Shell command: (.*)$", plan, re.M)
+    return dict(jobs)
+
+
+def test_every_figure_names_the_function_that_draws_it(planned_commands):
+    """Figure rule -> `python -m learning_dynamics <study> <verb>` -> VERBS -> module:function,
+    importable, and named in the figure's caption."""
+    figures = {r: c for r, c in planned_commands.items() if "--png results/figures/" in c}
+    captions = {p.stem for p in (ROOT / "workflow" / "report").glob("*_*.rst")}
+    assert sorted(figures) == sorted(captions)
+    for rule, command in figures.items():
+        study, verb = re.search(r"-m learning_dynamics (\w+) (\w+) ", command).groups()
+        function = resolve(study, verb)
+        module, name = verbs(study)[verb].split(":")
+        assert function.__name__ == name and function.__module__.endswith(f"{study}.{module}")
+        caption = (ROOT / "workflow" / "report" / f"{rule}.rst").read_text()
+        assert f"Drawn by ``{function.__module__}.{name}`` in rule ``{rule}``" in caption, rule
+
+
+def test_every_planned_command_parses_against_its_verbs_signature(planned_commands, monkeypatch):
+    """Every rule's command line (all studies) gives its verb only options of the declared types."""
+    import learning_dynamics.__main__ as cli
+
+    def config_path(value: str) -> str:  # the file does not exist in a dry run
+        assert value.endswith("config.json") or value.startswith("{"), value
+        return value
+
+    monkeypatch.setattr(cli, "json_file", config_path)
+    for rule, command in planned_commands.items():
+        argv = shlex.split(command.split(" > ")[0])
+        if "learning_dynamics" not in argv:
+            continue  # write_config runs in Snakemake itself
+        study, verb, *options = argv[argv.index("learning_dynamics") + 1 :]
+        args = vars(verb_parser(study, verb, resolve(study, verb)).parse_args(options))
+        assert args, rule
+
+
+@pytest.mark.parametrize("study", ["superposition", "linear", "makemore"])
+def test_printed_commands_are_short_and_read_their_config_from_a_file(planned_commands, study):
+    """Run configs travel as files (results/.../config.json), never as JSON in a shell line."""
+    commands = {r: c for r, c in planned_commands.items() if r.startswith(f"{study}_")}
+    assert any(f"{study}_train" == r for r in commands)
+    for rule, command in commands.items():
+        assert len(command) < 500 and "{" not in command, (rule, command)
+        if "--config " in command:
+            assert re.search(r"--config results/\S+config\.json ", command), command
+
+
+def test_a_changed_value_rewrites_exactly_its_config_file(tmp_path):
+    """Run configs are files rule write_config writes from the config; a changed value rewrites
+    the files holding it and no other (their readers then rerun by mtime: the slow test above)."""
+    files = [
+        "results/superposition/main/config.json",
+        "results/superposition/ensemble/config.json",
+        "results/superposition/analysis.config.json",
+        "results/linear/sweep/config.json",
+    ]
+    snakemake(tmp_path, *files, "--cores", "1", "--configfile", QUICK)
+    ensemble = json.loads((tmp_path / files[1]).read_text())
+    assert ensemble["seeds"] == list(range(8)) and ensemble["epochs"] == 4000  # quick.yaml
+    assert json.loads((tmp_path / files[3]).read_text())["jobs"] == 2
+    override = tmp_path / "count.yaml"
+    override.write_text("superposition:\n  ensemble: {first_seed: 0, count: 3}\n")
+    plan = snakemake(tmp_path, *files, "-n", "--configfile", QUICK, str(override)).stdout
+    assert jobs_planned(plan) == {"write_config": 1}
+    assert (
+        "Params have changed" in plan
+        and "output: results/superposition/ensemble/config.json" in plan
+    )
+    plan = snakemake(tmp_path, *files, "-n", "--configfile", QUICK).stdout
+    assert "Nothing to be done" in plan

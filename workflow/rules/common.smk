@@ -1,7 +1,12 @@
-# Shared helpers for the rules: paths, run configs as rule params, figure registry.
+# Shared helpers for the rules: paths, run configs as files, wildcard constraints, figures.
 
 import json
+import re
 import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from snakemake.exceptions import WorkflowError
 
 RESULTS = "results"
 LOGS = f"{RESULTS}/logs"
@@ -52,6 +57,59 @@ TRAIN_RESOURCES = {
 def as_json(value):
     """A config value as one JSON string: rule params, so a changed value reruns the rule."""
     return json.dumps(value, sort_keys=True)
+
+
+def one_of(names):
+    """Wildcard constraint matching exactly `names` (e.g. a study's RUNS), never typed by hand."""
+    return "|".join(re.escape(str(n)) for n in names)
+
+
+# Run configs as files: a job reads its config from a small JSON file (`--config <file>`), so
+# every printed command is short and can be rerun by hand. In a rule's input,
+#     config=config_file(f"{X_DIR}/{{run}}/config.json", lambda w: x_run_config(X, w.run)),
+# registers the file pattern (under results/, a name ending in `config.json`) with its value (or a
+# function of the wildcards giving it) and returns the pattern; rule `write_config` writes each
+# file. The value is that rule's param, so a changed value reruns it (Snakemake's params trigger)
+# and the rewritten file reruns exactly the jobs that read it (mtime); an unchanged value leaves
+# the file, and every job reading it, alone. Registration happens when the rules are parsed, so
+# every Snakemake process (cluster jobs included) knows every config file. A wildcard matches any
+# text, as in Snakemake; a path without wildcards wins, otherwise exactly one pattern must match.
+CONFIG_FILES = {}  # regex of the path under results/ -> (pattern, value or function of wildcards)
+
+
+def config_file(pattern, value):
+    """`pattern`, registered for rule `write_config` with `value` (JSON-able, or a function of
+    the wildcards of `pattern` returning it)."""
+    key = pattern.removeprefix(f"{RESULTS}/")
+    if key == pattern or not key.endswith("config.json"):
+        raise WorkflowError(f"config file {pattern}: expected {RESULTS}/...config.json")
+    parts = re.split(r"\{(\w+)\}", key)  # literal, wildcard, literal, ...
+    regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+)" for i, p in enumerate(parts))
+    known = CONFIG_FILES.setdefault(regex, (pattern, value))
+    other = known[1]
+    if other is not value and (
+        callable(value) or callable(other) or as_json(other) != as_json(value)
+    ):
+        raise WorkflowError(f"config file {pattern} is registered twice with different values")
+    return pattern
+
+
+def registered_config(wildcards):
+    """Rule `write_config`'s param: the JSON value of config file results/<path>."""
+    path = wildcards.path
+    if (exact := CONFIG_FILES.get(re.escape(path))) is not None:  # a pattern without wildcards
+        return as_json(exact[1])
+    found = [(m, v) for r, (_, v) in CONFIG_FILES.items() if (m := re.fullmatch(r, path))]
+    if len(found) != 1:
+        raise WorkflowError(f"{RESULTS}/{path}: {len(found)} registered config files match")
+    match, value = found[0]
+    return as_json(value(SimpleNamespace(**match.groupdict())) if callable(value) else value)
+
+
+def write_config_file(value, path, log):
+    """Rule `write_config`: the JSON `value` into `path`, indented for reading."""
+    Path(path).write_text(json.dumps(json.loads(value), indent=2, sort_keys=True) + "\n")
+    Path(log).write_text(f"wrote {path}\n")
 
 
 wildcard_constraints:

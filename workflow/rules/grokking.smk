@@ -18,9 +18,7 @@ rule grokking_data:
         run=GK_RUNS,
         job=r"\d+",
     params:
-        config=lambda w: as_json(
-            grokking_data_config(grokking_run_config(GK, w.run, int(w.job)))
-        ),
+        config=lambda w: as_json(grokking_data_config(grokking_run_config(GK, w.run, int(w.job)))),
     log:
         f"{LOGS}/grokking/data_{{run}}_{{job}}.log",
     shell:
@@ -65,9 +63,7 @@ rule grokking_extract:
 
 rule grokking_analyse:
     input:
-        lambda w: [
-            f"{GK_DIR}/{w.run}/job{k}/extract.h5" for k in range(grokking_jobs(GK, w.run))
-        ],
+        lambda w: [f"{GK_DIR}/{w.run}/job{k}/extract.h5" for k in range(grokking_jobs(GK, w.run))],
     output:
         summary=f"{GK_DIR}/{{run}}/summary.json",
         members=f"{GK_DIR}/{{run}}/members.csv",

@@ -1,6 +1,8 @@
 # Linear study (seed 003): stage-wise learning of singular modes against the exact solution.
 
-from learning_dynamics.linear import run_config as linear_run_config, sweep_chunks
+from learning_dynamics.linear import RUNS as LINEAR_RUNS
+from learning_dynamics.linear import run_config as linear_run_config
+from learning_dynamics.linear import sweep_jobs as linear_sweep_jobs
 from learning_dynamics.linear.runs import data_config as linear_data_config
 
 LN = config["linear"]
@@ -8,25 +10,24 @@ LN_DIR = f"{RESULTS}/linear"
 
 
 rule linear_data:
+    input:
+        config=config_file(f"{LN_DIR}/data.config.json", linear_data_config(LN)),
     output:
         f"{LN_DIR}/data.h5",
-    params:
-        config=as_json(linear_data_config(LN)),
     log:
         f"{LOGS}/linear/data.log",
     shell:
-        "{LD} linear make_data --config {params.config:q} --out {output} > {log} 2>&1"
+        "{LD} linear make_data --config {input.config} --out {output} > {log} 2>&1"
 
 
 rule linear_train:
     input:
         data=rules.linear_data.output[0],
+        config=config_file(f"{LN_DIR}/{{run}}/config.json", lambda w: linear_run_config(LN, w.run)),
     output:
         f"{LN_DIR}/{{run}}/history.h5",
     wildcard_constraints:
-        run="main",
-    params:
-        config=lambda w: as_json(linear_run_config(LN, w.run)),
+        run=one_of(LINEAR_RUNS),
     log:
         f"{LOGS}/linear/train_{{run}}.log",
     benchmark:
@@ -35,7 +36,7 @@ rule linear_train:
     resources:
         **TRAIN_RESOURCES,
     shell:
-        "{LD} linear train --config {params.config:q} --data {input.data}"
+        "{LD} linear train --config {input.config} --data {input.data}"
         " --out {output} --threads {threads} > {log} 2>&1"
 
 
@@ -54,50 +55,51 @@ rule linear_extract:
 
 rule linear_analyse:
     input:
-        f"{LN_DIR}/{{run}}/extract.h5",
+        extract=f"{LN_DIR}/{{run}}/extract.h5",
+        config=config_file(f"{LN_DIR}/analysis.config.json", LN["analysis"]),
     output:
         summary=f"{LN_DIR}/{{run}}/summary.json",
         modes=f"{LN_DIR}/{{run}}/modes.csv",
-    params:
-        config=as_json(LN["analysis"]),
     log:
         f"{LOGS}/linear/analyse_{{run}}.log",
     shell:
-        "{LD} linear analyse --config {params.config:q} --extract {input}"
+        "{LD} linear analyse --config {input.config} --extract {input.extract}"
         " --summary {output.summary} --modes {output.modes} > {log} 2>&1"
 
 
+# The sweep: `sweep.jobs` rule jobs, job k training its part of the grid (grids.job_items).
 rule linear_sweep_train:
+    input:
+        config=config_file(f"{LN_DIR}/sweep/config.json", LN["sweep"]),
     output:
-        f"{LN_DIR}/sweep/chunk{{chunk}}/history.h5",
+        f"{LN_DIR}/sweep/job{{job}}/history.h5",
     wildcard_constraints:
-        chunk="[0-9]+",
-    params:
-        config=as_json(LN["sweep"]),
+        job=one_of(linear_sweep_jobs(LN["sweep"])),
     log:
-        f"{LOGS}/linear/sweep_train_{{chunk}}.log",
+        f"{LOGS}/linear/sweep_train_{{job}}.log",
     benchmark:
-        f"{BENCH}/linear/sweep_train_{{chunk}}.tsv"
+        f"{BENCH}/linear/sweep_train_{{job}}.tsv"
     threads: 1
     resources:
         **TRAIN_RESOURCES,
     shell:
-        "{LD} linear train_sweep --config {params.config:q} --chunk {wildcards.chunk}"
+        "{LD} linear train_sweep --config {input.config} --job {wildcards.job}"
         " --out {output} --threads {threads} > {log} 2>&1"
 
 
 rule linear_sweep_analyse:
     input:
-        expand(f"{LN_DIR}/sweep/chunk{{chunk}}/history.h5", chunk=sweep_chunks(LN["sweep"])),
+        histories=expand(
+            f"{LN_DIR}/sweep/job{{job}}/history.h5", job=linear_sweep_jobs(LN["sweep"])
+        ),
+        config=config_file(f"{LN_DIR}/analysis.config.json", LN["analysis"]),
     output:
         table=f"{LN_DIR}/sweep/times.csv",
         summary=f"{LN_DIR}/sweep/summary.json",
-    params:
-        config=as_json(LN["analysis"]),
     log:
         f"{LOGS}/linear/sweep_analyse.log",
     shell:
-        "{LD} linear analyse_sweep --config {params.config:q} --histories {input}"
+        "{LD} linear analyse_sweep --config {input.config} --histories {input.histories}"
         " --table {output.table} --summary {output.summary} > {log} 2>&1"
 
 

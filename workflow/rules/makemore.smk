@@ -1,17 +1,13 @@
 # Makemore study (seed 002): BatchNorm MLP on names; activation, gradient and update histories.
 
+from learning_dynamics.makemore import RUNS as MAKEMORE_RUNS
 from learning_dynamics.makemore import run_config as makemore_run_config
+from learning_dynamics.makemore.runs import train_threads as makemore_train_threads
 
 MM = config["makemore"]
 MM_DIR = f"{RESULTS}/makemore"
 MM_NAMES = workflow.source_path("../../data/names.txt")
 MM_COMPARE = [f"{MM_DIR}/{run}/extract.h5" for run in MM["compare"]]
-
-
-def makemore_train_threads(wildcards):
-    """Cores of a training job: the seed's randperm stream is drawn by a helper process beside
-    the training (the training itself runs on one thread)."""
-    return 2 if makemore_run_config(MM, wildcards.run)["sampler"] == "randperm" else 1
 
 
 rule makemore_data:
@@ -32,21 +28,22 @@ rule makemore_data:
 rule makemore_train:
     input:
         data=rules.makemore_data.output[0],
+        config=config_file(
+            f"{MM_DIR}/{{run}}/config.json", lambda w: makemore_run_config(MM, w.run)
+        ),
     output:
         f"{MM_DIR}/{{run}}/history.h5",
     wildcard_constraints:
-        run="main|deepbn|deepnobn",
-    params:
-        config=lambda w: as_json(makemore_run_config(MM, w.run)),
+        run=one_of(MAKEMORE_RUNS),
     log:
         f"{LOGS}/makemore/train_{{run}}.log",
     benchmark:
         f"{BENCH}/makemore/train_{{run}}.tsv"
-    threads: makemore_train_threads
+    threads: lambda w: makemore_train_threads(makemore_run_config(MM, w.run))
     resources:
         **TRAIN_RESOURCES,
     shell:
-        "{LD} makemore train --config {params.config:q} --data {input.data}"
+        "{LD} makemore train --config {input.config} --data {input.data}"
         " --out {output} --threads 1 > {log} 2>&1"
 
 

@@ -1,5 +1,6 @@
 # Superposition study (seed 000): loss plateaus and feature geometry of an untied toy model.
 
+from learning_dynamics.superposition import RUNS as SUPERPOSITION_RUNS
 from learning_dynamics.superposition import run_config as superposition_run_config
 
 SP = config["superposition"]
@@ -20,12 +21,13 @@ rule superposition_data:
 rule superposition_train:
     input:
         data=rules.superposition_data.output[0],
+        config=config_file(
+            f"{SP_DIR}/{{run}}/config.json", lambda w: superposition_run_config(SP, w.run)
+        ),
     output:
         f"{SP_DIR}/{{run}}/history.h5",
     wildcard_constraints:
-        run="main|tied|ensemble",
-    params:
-        config=lambda w: as_json(superposition_run_config(SP, w.run)),
+        run=one_of(SUPERPOSITION_RUNS),
     log:
         f"{LOGS}/superposition/train_{{run}}.log",
     benchmark:
@@ -34,7 +36,7 @@ rule superposition_train:
     resources:
         **TRAIN_RESOURCES,
     shell:
-        "{LD} superposition train --config {params.config:q} --data {input.data}"
+        "{LD} superposition train --config {input.config} --data {input.data}"
         " --out {output} --threads {threads} > {log} 2>&1"
 
 
@@ -51,17 +53,16 @@ rule superposition_extract:
 
 rule superposition_analyse:
     input:
-        f"{SP_DIR}/{{run}}/extract.h5",
+        extract=f"{SP_DIR}/{{run}}/extract.h5",
+        config=config_file(f"{SP_DIR}/analysis.config.json", SP["analysis"]),
     output:
         summary=f"{SP_DIR}/{{run}}/summary.json",
         members=f"{SP_DIR}/{{run}}/members.csv",
         plateaus=f"{SP_DIR}/{{run}}/plateaus.csv",
-    params:
-        config=as_json(SP["analysis"]),
     log:
         f"{LOGS}/superposition/analyse_{{run}}.log",
     shell:
-        "{LD} superposition analyse --config {params.config:q} --extract {input}"
+        "{LD} superposition analyse --config {input.config} --extract {input.extract}"
         " --summary {output.summary} --members {output.members} --plateaus {output.plateaus}"
         " > {log} 2>&1"
 

@@ -4,7 +4,7 @@ Modules: `runs` (run configs), `theory` (closed-form mode trajectories), `model`
 trainers; data and train verbs), `analysis` (extract and analyse verbs), `figures` (plot verbs).
 """
 
-from .runs import RUNS, run_config, sweep_chunks
+from .runs import RUNS, run_config, sweep_jobs
 
 # DAG verb -> "module:function", imported only when the verb runs (keeps the workflow fast).
 VERBS = {
@@ -21,4 +21,4 @@ VERBS = {
     "plot_sweep": "figures:plot_sweep",
 }
 
-__all__ = ["RUNS", "VERBS", "run_config", "sweep_chunks"]
+__all__ = ["RUNS", "VERBS", "run_config", "sweep_jobs"]

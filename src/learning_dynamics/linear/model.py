@@ -28,7 +28,7 @@ from ..devices import training_device
 from ..history import read_arrays, run_attrs, write_arrays
 from ..seeding import seed_everything
 from ..training import fit
-from .runs import sweep_chunk_config
+from .runs import sweep_job_config
 
 STUDY = "linear"
 DTYPE = torch.float64  # the seed runs in float32; float64 keeps the closed-form checks tight
@@ -242,11 +242,13 @@ def _config(config: dict[str, Any]) -> LinearConfig:
 
 
 def make_data(config: dict[str, Any], out: str) -> None:
+    """The seed's data and initial draws (`config`: the study's data keys, `runs.data_config`)."""
     cfg = _config(config)
     write_arrays(out, make_dataset(cfg), {"study": STUDY, "seed": cfg.seed})
 
 
 def train(config: dict[str, Any], data: str, out: str) -> None:
+    """Train run `config` (a `run_config`) from the data and initial draws in `data`."""
     cfg = _config(config)
     arrays = read_arrays(data)
     trainer = make_trainer(arrays, cfg.lr, cfg.basis, training_device())
@@ -254,17 +256,17 @@ def train(config: dict[str, Any], data: str, out: str) -> None:
     fit(trainer, steps=cfg.steps, snapshot_every=cfg.snapshot_every, out=out, attrs=attrs)
 
 
-def sweep_trainer(chunk: dict[str, Any], device=None) -> ModeTrainer:
+def sweep_trainer(part: dict[str, Any], device=None) -> ModeTrainer:
     """One mode per grid point (s, scale w): a0 = w, b0 = init_ratio·w, λ = lam; one batch."""
-    w = np.asarray(chunk["scale"], dtype=np.float64)[:, None]
-    s = np.asarray(chunk["s"], dtype=np.float64)[:, None]
-    a, b = w, chunk["init_ratio"] * w
-    return ModeTrainer(a, b, s, chunk["lam"], chunk["lr"], record=False, device=device)
+    w = np.asarray(part["scale"], dtype=np.float64)[:, None]
+    s = np.asarray(part["s"], dtype=np.float64)[:, None]
+    a, b = w, part["init_ratio"] * w
+    return ModeTrainer(a, b, s, part["lam"], part["lr"], record=False, device=device)
 
 
-def train_sweep(config: dict[str, Any], chunk: str, out: str) -> None:
-    """Train grid chunk `chunk` of the sweep (`config` is the study's `sweep` block)."""
-    part = sweep_chunk_config(config, int(chunk))
+def train_sweep(config: dict[str, Any], job: int, out: str) -> None:
+    """Train sweep job `job`: its grid points (`config` is the study's `sweep` block)."""
+    part = sweep_job_config(config, job)
     trainer = sweep_trainer(part, training_device())
     attrs = run_attrs(STUDY, part, 0)
     fit(trainer, steps=part["steps"], snapshot_every=part["snapshot_every"], out=out, attrs=attrs)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..grids import job_slice
+from ..grids import job_count, job_items
 
 RUNS = ("main",)
 DATA_KEYS = ("seed", "dim", "samples", "test_samples", "kappa", "teacher", "init_scale", "hidden")
@@ -33,15 +33,16 @@ def sweep_grid(sweep: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return ss.ravel(), ww.ravel()
 
 
-def sweep_chunks(sweep: dict[str, Any]) -> list[int]:
-    return list(range(sweep["chunks"]))
+def sweep_jobs(sweep: dict[str, Any]) -> list[int]:
+    """The sweep's rule jobs 0..n-1 (`sweep.jobs`, see `grids`)."""
+    return list(range(job_count(len(sweep_grid(sweep)[0]), sweep["jobs"])))
 
 
-def sweep_chunk_config(sweep: dict[str, Any], chunk: int) -> dict[str, Any]:
-    """Grid points of job `chunk` (see `grids.job_slice`);
+def sweep_job_config(sweep: dict[str, Any], job: int) -> dict[str, Any]:
+    """Grid points of sweep job `job` (see `grids.job_items`);
     every point is one independent mode, all trained together as one batched run."""
     s, w = sweep_grid(sweep)
-    part = np.arange(len(s))[job_slice(len(s), sweep["chunks"], chunk)]
+    part = np.asarray(job_items(np.arange(len(s)), sweep["jobs"], job))
     keys = ("lam", "lr", "init_ratio", "steps", "snapshot_every")
     return {
         **{k: sweep[k] for k in keys},

@@ -84,8 +84,8 @@ def analyse(
     history: str,
     data: str,
     extract: str,
-    count: str,
-    seed: str,
+    count: int,
+    seed: int,
     summary: str,
     losses: str,
     samples: str,
@@ -105,7 +105,7 @@ def analyse(
             for s in SPLITS
         ]
     )
-    names = sample_names(cfg, p, running, int(count), int(seed))
+    names = sample_names(cfg, p, running, count, seed)
     write_csv(losses, table)
     write_csv(samples, pd.DataFrame({"name": names}))
     x = read_arrays(extract)

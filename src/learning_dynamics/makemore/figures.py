@@ -15,10 +15,6 @@ from ..history import read_arrays
 from ..plotting import COLUMN, save_figure
 
 
-def _list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
 def _title(x: dict) -> str:
     bn = "BatchNorm" if bool(x["batchnorm"]) else "no BatchNorm"
     return f"{int(x['depth'])} hidden layer{'s' if int(x['depth']) > 1 else ''}, {bn}"
@@ -86,7 +82,7 @@ def _grid(
     save_figure(fig, pdf, png)
 
 
-def plot_activations(extract: str | list[str], pdf: str, png: str) -> None:
+def plot_activations(extract: list[str], pdf: str, png: str) -> None:
     """Histograms of every tanh layer's output at init and at the end (mean, std, % saturated)."""
 
     def draw(ax, x, row):
@@ -100,7 +96,7 @@ def plot_activations(extract: str | list[str], pdf: str, png: str) -> None:
             ax.plot(centres, density, lw=1, label=label)
 
     _grid(
-        _list(extract),
+        extract,
         draw,
         "tanh activations (|t| > 0.97 counts as saturated)",
         pdf,
@@ -110,7 +106,7 @@ def plot_activations(extract: str | list[str], pdf: str, png: str) -> None:
     )
 
 
-def plot_activation_grads(extract: str | list[str], pdf: str, png: str) -> None:
+def plot_activation_grads(extract: list[str], pdf: str, png: str) -> None:
     """Histograms of the loss gradient w.r.t. every tanh layer's output."""
 
     def draw(ax, x, row):
@@ -125,7 +121,7 @@ def plot_activation_grads(extract: str | list[str], pdf: str, png: str) -> None:
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
 
     _grid(
-        _list(extract),
+        extract,
         draw,
         "Gradients at the tanh outputs",
         pdf,
@@ -135,7 +131,7 @@ def plot_activation_grads(extract: str | list[str], pdf: str, png: str) -> None:
     )
 
 
-def plot_weight_grads(extract: str | list[str], pdf: str, png: str) -> None:
+def plot_weight_grads(extract: list[str], pdf: str, png: str) -> None:
     """Histograms of the 2-D weights' gradients, with each one's grad:data ratio."""
 
     def draw(ax, x, row):
@@ -149,16 +145,15 @@ def plot_weight_grads(extract: str | list[str], pdf: str, png: str) -> None:
         ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
         ax.set_yscale("log")  # W_out's gradients are ~30x wider than the others' at init
 
-    _grid(_list(extract), draw, "Weight gradients", pdf, png, "dL/dW", "density")
+    _grid(extract, draw, "Weight gradients", pdf, png, "dL/dW", "density")
 
 
-def plot_update_ratio(extract: str | list[str], pdf: str, png: str) -> None:
+def plot_update_ratio(extract: list[str], pdf: str, png: str) -> None:
     """log10 update:data ratio (lr·std(grad)/std(param)) of every parameter against step."""
-    paths = _list(extract)
     fig, axes = plt.subplots(
-        1, len(paths), figsize=(1.3 * COLUMN * len(paths), 0.9 * COLUMN), squeeze=False
+        1, len(extract), figsize=(1.3 * COLUMN * len(extract), 0.9 * COLUMN), squeeze=False
     )
-    for ax, path in zip(axes[0], paths, strict=True):
+    for ax, path in zip(axes[0], extract, strict=True):
         x = read_arrays(path)
         others = True
         for k, name in enumerate(n.decode() for n in x["param_names"]):
@@ -178,7 +173,7 @@ def plot_update_ratio(extract: str | list[str], pdf: str, png: str) -> None:
     save_figure(fig, pdf, png)
 
 
-def plot_samples(samples: str, seed: str, pdf: str, png: str) -> None:
+def plot_samples(samples: str, seed: int, pdf: str, png: str) -> None:
     """The names sampled from the trained model in eval mode."""
     names = pd.read_csv(samples, keep_default_na=False)["name"].tolist()
     fig, ax = plt.subplots(figsize=(1.2 * COLUMN, 0.22 * len(names) + 0.6))

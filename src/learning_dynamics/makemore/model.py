@@ -352,11 +352,11 @@ def _summary(rows: list[torch.Tensor] | torch.Tensor, bins: int) -> dict[str, to
 # ---- DAG verbs: generate data, train ------------------------------------------------------
 
 
-def make_data(names: str, block_size: str, seed: str, out: str) -> None:
+def make_data(names: str, block_size: int, seed: int, out: str) -> None:
     """The three splits of (context, next character) pairs, from the names file."""
-    data = build_dataset(read_words(names), int(block_size), int(seed))
+    data = build_dataset(read_words(names), block_size, seed)
     arrays = {f"{s}/{k}": v for s, (x, y) in data.items() for k, v in (("x", x), ("y", y))}
-    write_arrays(out, arrays, {"study": STUDY, "seed": int(seed)})
+    write_arrays(out, arrays, {"study": STUDY, "seed": seed})
 
 
 def load_split(data: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -365,6 +365,8 @@ def load_split(data: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train(config: dict[str, Any], data: str, out: str) -> None:
+    """Train run `config` (a `run_config`) on the train split of `data`; the history of
+    parameters, activations, gradients and updates goes to `out`."""
     cfg = RunConfig(**config)
     device = training_device()
     x, y = (t.to(device) for t in load_split(data, "train"))

@@ -42,3 +42,9 @@ def run_config(study: dict[str, Any], run: str) -> dict[str, Any]:
     if run in ("deepbn", "deepnobn"):
         return {**base, **study["deep"], "batchnorm": run == "deepbn"}
     raise ValueError(f"unknown makemore run {run!r}; choose from {RUNS}")
+
+
+def train_threads(config: dict[str, Any]) -> int:
+    """Cores of the training job of run `config`: the seed's randperm stream is drawn by a helper
+    process beside the training (the training itself runs on one thread)."""
+    return 2 if config["sampler"] == "randperm" else 1

@@ -113,7 +113,7 @@ def plot_geometry(
             h.read("params", "W_E")[:, 0],
             h.read("params", "W_U")[:, 0],
         )
-    chosen = _snapshot_indices(steps, [int(e) for e in np.atleast_1d(epochs)])
+    chosen = _snapshot_indices(steps, epochs)
     limits = 1.15 * np.array([np.linalg.norm(w_e, axis=1).max(), np.linalg.norm(w_u, axis=2).max()])
     rows = [
         ("$W_E$ columns", lambda i: w_e[i].T, "tab:blue"),
@@ -132,7 +132,7 @@ def plot_geometry(
     save_figure(fig, pdf, png)
 
     fig, axes = plt.subplots(1, 2, figsize=(6, 3.2))
-    order = _frame_indices(len(steps), int(frames))
+    order = _frame_indices(len(steps), frames)
 
     def update(k: int) -> list:
         i = order[k]
@@ -152,7 +152,7 @@ def plot_products(
     """W_U·W_E and ReLU(W_U·W_E) heatmaps at chosen epochs on one colour scale; a GIF."""
     x = read_arrays(extract)
     steps, m = x["step"], x["products"]
-    chosen = _snapshot_indices(steps, [int(e) for e in np.atleast_1d(epochs)])
+    chosen = _snapshot_indices(steps, epochs)
     # One scale for every panel; negative weights get their own slope (they reach ~-9 while the
     # positive ones stay below ~1), so both signs stay readable.
     norm = TwoSlopeNorm(
@@ -173,7 +173,7 @@ def plot_products(
     save_figure(fig, pdf, png)
 
     fig, axes = plt.subplots(1, 2, figsize=(6.4, 3.2))
-    order = _frame_indices(len(steps), int(frames))
+    order = _frame_indices(len(steps), frames)
     images = [ax.imshow(m[0], norm=norm, cmap=CMAP) for ax in axes]
     for ax, title in zip(axes, ("$W_U W_E$", "ReLU($W_U W_E$)"), strict=True):
         ax.set_title(title)

@@ -175,13 +175,14 @@ class ToyModelTrainer:
 # ---- DAG verbs: generate data, train ------------------------------------------------------
 
 
-def make_data(features: str, out: str) -> None:
+def make_data(features: int, out: str) -> None:
     """The dataset: the f one-hot vectors, used as one full batch."""
-    n = int(features)
-    write_arrays(out, {"inputs": np.eye(n, dtype=np.float32)}, {"study": STUDY})
+    write_arrays(out, {"inputs": np.eye(features, dtype=np.float32)}, {"study": STUDY})
 
 
 def train(config: dict[str, Any], data: str, out: str) -> None:
+    """Train run `config` (a `run_config`: one seed, or an ensemble of seeds trained together)
+    on the one-hot batch in `data`; the weight history goes to `out`."""
     cfg = RunConfig(**{**config, "seeds": tuple(config["seeds"])})
     inputs = read_arrays(data)["inputs"]
     if not np.array_equal(inputs, np.eye(cfg.features)):
