@@ -7,9 +7,7 @@ from learning_dynamics.reproduction.claims import claim_files, load_claims, valu
 
 CLAIM_FILES = claim_files(Path(workflow.basedir).parent / "config" / "claims")
 # An unknown key, a missing field or a duplicate id stops the workflow here, naming file and claim.
-CLAIMS = load_claims(
-    CLAIM_FILES, studies=[k for k in config if k not in ("level", "resources")]
-)
+CLAIMS = load_claims(CLAIM_FILES, studies=[k for k in config if k not in ("level", "resources")])
 RP_DIR = f"{RESULTS}/reproduction"
 
 
@@ -22,10 +20,11 @@ rule reproduction:
         md=f"{RP_DIR}/scorecard.md",
     params:
         level=config["level"],
+        results=RESULTS,
     log:
         f"{LOGS}/reproduction/scorecard.log",
     shell:
-        "{LD} reproduction scorecard --claims {input.claims} --results {RESULTS}"
+        "{LD} reproduction scorecard --claims {input.claims} --results {params.results}"
         " --level {params.level} --csv {output.csv} --md {output.md} > {log} 2>&1"
 
 
