@@ -20,7 +20,7 @@ rule reproduction:
         md=f"{RP_DIR}/scorecard.md",
     params:
         level=config["level"],
-        results=RESULTS,
+        results=lambda w, output: Path(output.csv).parents[1],  # results/
     log:
         f"{LOGS}/reproduction/scorecard.log",
     shell:
