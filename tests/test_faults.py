@@ -380,8 +380,9 @@ def test_every_check_names_a_key_of_its_study(config):
     config["linear"]["sweep"]["chunks"] = 99
     config["memorization"]["capacity"]["last"] = 10_000
     config["superposition"]["figure_epochs"] = [0, 10**6]
+    config["memorization"]["rank_distance"]["d"] = 99
     lines = checks.check(config)
-    assert len(lines) == 5
+    assert len(lines) == 6
     for line in lines:
         key = line.split(":")[0]
         assert key.split(".")[0] in checks.STUDIES

@@ -74,6 +74,12 @@ def memorization(c: Config) -> list[str]:
             f"memorization.capacity.last: {cap['last']} batch accuracies are averaged, but "
             f"memorization.capacity.steps = {cap['steps']}: at most {cap['steps']}"
         )
+    rank = c["rank_distance"]
+    if rank["d"] > rank["N"]:
+        out.append(
+            f"memorization.rank_distance.d: {rank['d']} > N = {rank['N']}: the cell compares "
+            "ranks d..N (an empty range)"
+        )
     block = c["contributions"]
     law = block["law"]
     if law["kind"] == "power_uniform":  # support: exactly nb_tokens[l] tokens at each level
