@@ -180,8 +180,9 @@ def _create(group: h5py.Group, name: str, rows: np.ndarray) -> h5py.Dataset:
         maxshape=(None, *row_shape),
         dtype=rows.dtype,
         chunks=(chunk_rows, *row_shape),
-        # deflate after byte shuffling: a filter every HDF5 tool reads (h5dump cannot read lzf);
-        # level 1 costs about what lzf cost, see README "HDF5 weight history"
+        # deflate after byte shuffling: a filter every HDF5 tool reads (h5dump cannot read lzf).
+        # Level 1 on the 32-seed superposition history (32 MB raw): 0.53 s CPU instead of lzf's
+        # 0.30 s, hidden by the background thread, and 20.3 MB instead of 22.1 MB
         compression="gzip",
         compression_opts=GZIP_LEVEL,
         shuffle=True,
