@@ -52,7 +52,7 @@ def test_history_layout_opens_with_plain_h5py(tmp_path):
         assert f["params/step"][:].tolist() == [*range(0, 1001, 100), 1050]
         assert f["params/W_E"].shape == (12, 1, 2, 50)
         assert f["params/W_U"].shape == (12, 1, 50, 2)
-        assert f["params/W_E"].compression == "lzf" and f["params/W_E"].chunks is not None
+        assert f["params/W_E"].compression == "gzip" and f["params/W_E"].chunks is not None
         assert f["metrics/step"][:].tolist() == list(range(1050))
         assert f["metrics/loss"].shape == (1050, 1)
         # the first snapshot is the initialisation, the last the trained weights
@@ -71,8 +71,9 @@ def test_same_config_and_seed_give_identical_numbers(tmp_path):
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
 
 
-class Crash(Exception):
-    pass
+class Crash(BaseException):
+    """Like a kill or Ctrl-C, not an error of the run: the resume state stays (an ordinary
+    exception drops it, see test_faults.py)."""
 
 
 class CrashingTrainer(ToyModelTrainer):

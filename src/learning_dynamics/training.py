@@ -8,18 +8,20 @@ per chunk rather than one per step.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
-from .history import HistoryWriter
+from .history import DiskFullError, HistoryWriter, SegmentMismatchError, disk_full_named
 from .io import atomic_path, to_json
 
 log = logging.getLogger(__name__)
@@ -93,11 +95,16 @@ def fit(
     desc: str = "train",
 ) -> Path:
     """Train for `steps` updates, writing the history to `out`; resume from a checkpoint if one
-    with the same attributes (config, seed, versions) is found beside it.
+    with the same attributes (config, seed, versions) and intact segments is found beside it.
 
     While running, rows go to segment files in `<out>.parts/` and the training state to
     `<out>.ckpt`, both written atomically every `checkpoint_seconds` (default
-    $LD_CHECKPOINT_SECONDS or 60). `out` itself appears only when the run has finished.
+    $LD_CHECKPOINT_SECONDS or 60). `out` itself appears only when the run has finished and every
+    series holds exactly its expected steps.
+
+    What a failure leaves behind: an interruption (Ctrl-C, SIGTERM, `kill -9`) or a full disk
+    keeps the checkpoint and segments, so the rerun resumes; any other error (divergence, a bug,
+    a damaged segment) removes them, so the rerun starts afresh and nothing is left over.
     """
     out = Path(out)
     ckpt = out.with_name(out.name + ".ckpt")
@@ -106,43 +113,9 @@ def fit(
     fingerprint = _fingerprint(attrs)
     out.unlink(missing_ok=True)
 
-    start, writer = 0, None
-    if ckpt.exists():
-        try:
-            # map to CPU: the trainer moves its state to its own device (a GPU checkpoint loads
-            # on a machine without one)
-            state = torch.load(ckpt, map_location="cpu", weights_only=True)
-            if state["fingerprint"] == fingerprint:
-                writer = HistoryWriter(out, attrs, resume_segments=state["segments"])
-                trainer.load_state_dict(state["trainer"])
-                torch.set_rng_state(state["torch_rng"])
-                start = int(state["step"])
-                log.info("resuming %s from step %d", out, start)
-            else:
-                log.info("checkpoint of %s is for another config; restarting", out)
-        except Exception as err:  # a checkpoint cut short by a kill: start over
-            log.warning("cannot resume %s (%s); restarting", out, err)
-            writer, start = None, 0
+    start, writer = _resume(trainer, out, ckpt, attrs, fingerprint)
     if writer is None:
-        ckpt.unlink(missing_ok=True)
-        writer = HistoryWriter(out, attrs)
-        for series, values in trainer.snapshot().items():
-            writer.append(series, torch.tensor([0]), {k: v[None] for k, v in values.items()})
-
-    def save_checkpoint(step: int) -> None:
-        state = {
-            "fingerprint": fingerprint,
-            "step": step,
-            "segments": writer.flush(),
-            "trainer": trainer.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-        }
-        with atomic_path(ckpt) as tmp:
-            torch.save(state, tmp)
-
-    points = [p for p in snapshot_steps(steps, snapshot_every) if p > start]
-    inference = torch.inference_mode(getattr(trainer, "inference_only", False))
-    last_checkpoint = time.monotonic()
+        start, writer = 0, _start_afresh(trainer, out, ckpt, attrs)
     bar = tqdm(
         total=steps,
         initial=start,
@@ -151,31 +124,131 @@ def fit(
         mininterval=0.5 if sys.stderr.isatty() else 10.0,
         unit="step",
     )
+    points = snapshot_steps(steps, snapshot_every)
+
+    def save_checkpoint(step: int) -> None:
+        _save_checkpoint(ckpt, fingerprint, step, writer, trainer)
+
     try:
-        step = start
-        for stop in points:
-            with inference:
-                metrics = run_steps(trainer, step, stop)
-            _check_finite(step, metrics, attrs)
-            if metrics:
-                writer.append("metrics", torch.arange(step, stop), metrics)
-            snap = trainer.snapshot()
-            _check_finite(
-                stop, {f"{s}/{k}": v[None] for s, d in snap.items() for k, v in d.items()}, attrs
-            )
-            for series, values in snap.items():
-                writer.append(series, torch.tensor([stop]), {k: v[None] for k, v in values.items()})
-            bar.update(stop - step)
-            step = stop
-            if stop < steps and time.monotonic() - last_checkpoint >= checkpoint_seconds:
-                save_checkpoint(stop)
-                last_checkpoint = time.monotonic()
-    except DivergenceError:
-        writer.abort()
-        ckpt.unlink(missing_ok=True)
+        _train(trainer, writer, points, start, attrs, bar, save_checkpoint, checkpoint_seconds)
+        writer.finish(expected_steps=lambda s: _expected_steps(s, steps, points))
+    except Exception as err:
+        if isinstance(err, DiskFullError):  # free space and rerun: it resumes
+            writer.close()
+        else:
+            writer.abort()
+            ckpt.unlink(missing_ok=True)
         raise
     finally:
         bar.close()
-    writer.finish()
     ckpt.unlink(missing_ok=True)
     return out
+
+
+def _resume(
+    trainer: Trainer, out: Path, ckpt: Path, attrs: Mapping[str, Any], fingerprint: str
+) -> tuple[int, HistoryWriter | None]:
+    """Load the checkpoint beside `out` into `trainer`: (its step, a writer holding its
+    segments), or (0, None) when there is none, it is of another run, or it cannot be trusted."""
+    if not ckpt.exists():
+        return 0, None
+    writer = None
+    try:
+        # map to CPU: the trainer moves its state to its own device (a GPU checkpoint loads on a
+        # machine without one)
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        if state["fingerprint"] != fingerprint:
+            log.info("checkpoint of %s is for another config; restarting", out)
+            return 0, None
+        if not isinstance(state["segments"], list):
+            raise SegmentMismatchError("checkpoint of an older version (segments not recorded)")
+        writer = HistoryWriter(out, attrs, resume_segments=state["segments"])
+        trainer.load_state_dict(state["trainer"])
+        torch.set_rng_state(state["torch_rng"])
+    except Exception as err:  # damaged or missing segments, a checkpoint cut short: start over
+        if writer is not None:
+            writer.close()
+        why = str(err) if isinstance(err, SegmentMismatchError) else f"{type(err).__name__}: {err}"
+        log.warning("cannot resume %s (%s); restarting from step 0", out, why)
+        return 0, None
+    log.info("resuming %s from step %d", out, int(state["step"]))
+    return int(state["step"]), writer
+
+
+def _start_afresh(
+    trainer: Trainer, out: Path, ckpt: Path, attrs: Mapping[str, Any]
+) -> HistoryWriter:
+    """Drop any checkpoint and segments; a writer holding the initial snapshot (step 0)."""
+    ckpt.unlink(missing_ok=True)
+    writer = HistoryWriter(out, attrs)
+    for series, values in trainer.snapshot().items():
+        writer.append(series, torch.tensor([0]), {k: v[None] for k, v in values.items()})
+    return writer
+
+
+def _save_checkpoint(
+    ckpt: Path, fingerprint: str, step: int, writer: HistoryWriter, trainer: Trainer
+) -> None:
+    """Write the rows since the last checkpoint as a segment, then the training state with
+    every segment's name and hash (a kill between the two leaves an unrecorded segment, which a
+    resume removes)."""
+    state = {
+        "fingerprint": fingerprint,
+        "step": step,
+        "segments": [list(s) for s in writer.flush()],
+        "trainer": trainer.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+    }
+    buffer = io.BytesIO()  # serialised first: a full disk then fails in a plain write
+    torch.save(state, buffer)
+    with disk_full_named(ckpt, "the checkpoint"), atomic_path(ckpt) as tmp:
+        _write_bytes(tmp, buffer.getbuffer())
+
+
+def _write_bytes(path: Path, data: Any) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _train(
+    trainer: Trainer,
+    writer: HistoryWriter,
+    points: list[int],
+    start: int,
+    attrs: Mapping[str, Any],
+    bar: tqdm,
+    save_checkpoint: Callable[[int], None],
+    checkpoint_seconds: float,
+) -> None:
+    """Updates from `start` to the last snapshot point, recording metrics and snapshots; a
+    checkpoint every `checkpoint_seconds` (never at the last step)."""
+    inference = torch.inference_mode(getattr(trainer, "inference_only", False))
+    last_checkpoint = time.monotonic()
+    step = start
+    for stop in [p for p in points if p > start]:
+        with inference:
+            metrics = run_steps(trainer, step, stop)
+        _check_finite(step, metrics, attrs)
+        if metrics:
+            writer.append("metrics", torch.arange(step, stop), metrics)
+        _record_snapshot(trainer, writer, stop, attrs)
+        bar.update(stop - step)
+        step = stop
+        if stop < points[-1] and time.monotonic() - last_checkpoint >= checkpoint_seconds:
+            save_checkpoint(stop)
+            last_checkpoint = time.monotonic()
+
+
+def _record_snapshot(
+    trainer: Trainer, writer: HistoryWriter, step: int, attrs: Mapping[str, Any]
+) -> None:
+    snap = trainer.snapshot()
+    _check_finite(step, {f"{s}/{k}": v[None] for s, d in snap.items() for k, v in d.items()}, attrs)
+    for series, values in snap.items():
+        writer.append(series, torch.tensor([step]), {k: v[None] for k, v in values.items()})
+
+
+def _expected_steps(series: str, steps: int, points: list[int]) -> np.ndarray:
+    """The steps a finished history holds: every update's metrics, and snapshots at `points`
+    (which start at 0, the initialisation)."""
+    return np.arange(steps) if series == "metrics" else np.asarray(points)

@@ -31,26 +31,34 @@ def _temper(y: np.ndarray) -> np.ndarray:
     return y ^ (y >> 18)
 
 
-def _twist_head(key: np.ndarray, m: int) -> np.ndarray:
-    """The first m (< 227) words of MT19937's next twist of `key` (624 words), untempered: word i
-    reads only old words i, i + 1 and i + 397, so no sequential pass is needed."""
-    i = np.arange(m)
-    y = (key[i] & 0x80000000) | (key[i + 1] & 0x7FFFFFFF)
-    return key[i + 397] ^ (y >> 1) ^ ((y & 1) * 0x9908B0DF)
+def _twist(key: np.ndarray) -> np.ndarray:
+    """MT19937's next state (624 untempered words) after `key`. New word i reads words i, i + 1
+    and i + 397 of the state as it stands when i is rewritten: old words ahead of i, new ones
+    behind. In `ext` = old words then new ones, those are ext[i], ext[i + 1] and ext[i + 397]
+    either way, so blocks of 227 words (all of whose inputs are known) run vectorised."""
+    n, m = 624, 397
+    ext = np.concatenate([key, np.zeros(n, key.dtype)])
+    for start in range(0, n, n - m):
+        i = np.arange(start, min(n, start + n - m))
+        y = (ext[i] & 0x80000000) | (ext[i + 1] & 0x7FFFFFFF)
+        ext[n + i] = ext[i + m] ^ (y >> 1) ^ ((y & 1) * 0x9908B0DF)
+    return ext[n:]
 
 
 def peek_words(generator: torch.Generator, k: int) -> np.ndarray:
-    """The next k (< 227) 32-bit words of a CPU torch.Generator, without drawing them, read from
-    its state (legacy layout {seed u64, left i32, seeded i32, next u64, state[624] u64, ...}):
-    the rest of the current twist, then the head of the next one."""
+    """The next k 32-bit words of a CPU torch.Generator, without drawing them, read from its
+    state (legacy layout {seed u64, left i32, seeded i32, next u64, state[624] u64, ...}): the
+    rest of the current twist, then as many next twists as k needs."""
     raw = generator.get_state().numpy()
     left = int(raw[8:12].view(np.int32)[0])  # words left in this twist, plus one
     key = raw[24 : 24 + 624 * 8].view(np.uint64)
-    pos = 625 - left
-    words = key[pos : pos + k]
-    if len(words) < k:
-        words = np.concatenate([words, _twist_head(key, k - len(words))])
-    return _temper(words)
+    parts = [key[625 - left :][:k]]
+    have = len(parts[0])
+    while have < k:
+        key = _twist(key)
+        parts.append(key[: k - have])
+        have += len(parts[-1])
+    return _temper(np.concatenate(parts))
 
 
 def first_of_permutation(z: np.ndarray) -> np.ndarray:

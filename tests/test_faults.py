@@ -1,0 +1,447 @@
+"""Faults and bad input (issue 15): every case is refused before any job with the key named; or
+detected, named and rebuilt; or restarted and bit-identical to an uninterrupted run."""
+
+from __future__ import annotations
+
+import copy
+import errno
+import logging
+import os
+import shutil
+import subprocess
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import ROOT, load_config, snakemake
+from test_history_training import read_all, run
+
+from learning_dynamics import checks, history, training
+from learning_dynamics.config import ConfigError, check_config
+from learning_dynamics.history import (
+    DamagedFileError,
+    DiskFullError,
+    History,
+    HistoryIntegrityError,
+    HistoryWriter,
+    read_arrays,
+    write_arrays,
+)
+from learning_dynamics.makemore.sampler import BatchSampler, peek_words, randperm_block
+from learning_dynamics.superposition.model import ToyModelTrainer, init_weights
+
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+STEPS = 1200  # snapshots every 100: 12 segments with checkpoint_seconds=0
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL / Ctrl-C: not an error of the run, so its resume state must stay."""
+
+
+class KilledAt(ToyModelTrainer):
+    """Killed when asked for the updates from `at` on."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__(*init_weights([42], 50, 2), lr=5.0, tied=False)
+        self.at = at
+
+    def run(self, start, stop):
+        if start >= self.at:
+            raise Killed
+        return super().run(start, stop)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run's history."""
+    return read_all(run(tmp_path_factory.mktemp("ref") / "history.h5", steps=STEPS))
+
+
+def assert_identical(path, reference):
+    got = read_all(path)
+    assert got.keys() == reference.keys()
+    for key in reference:
+        np.testing.assert_array_equal(got[key], reference[key], err_msg=key)
+
+
+def killed_run(out, at=700):
+    with pytest.raises(Killed):
+        run(out, trainer=KilledAt(at), steps=STEPS, checkpoint_seconds=0)
+    assert out.with_name(out.name + ".ckpt").exists() and not out.exists()
+    return sorted(out.with_name(out.name + ".parts").glob("[0-9]*.h5"))
+
+
+# ---- 1, 4: segments checked by content on resume ------------------------------------------------
+
+
+def test_kill_between_segment_and_checkpoint_then_deleted_segment_restarts(
+    tmp_path, reference, monkeypatch, caplog
+):
+    out = tmp_path / "history.h5"
+    saves = []
+
+    def killed_after_the_segment(path, data):  # the 5th checkpoint: segment written, state not
+        saves.append(path)
+        if len(saves) == 5:
+            raise Killed
+        with open(path, "wb") as f:
+            f.write(data)
+
+    monkeypatch.setattr(training, "_write_bytes", killed_after_the_segment)
+    with pytest.raises(Killed):
+        run(out, steps=STEPS, checkpoint_seconds=0)
+    monkeypatch.undo()
+    segments = sorted((tmp_path / "history.h5.parts").glob("[0-9]*.h5"))
+    assert len(segments) == 5  # the checkpoint records 4 of them
+    segments[1].unlink()
+    with caplog.at_level(logging.WARNING, logger="learning_dynamics.training"):
+        run(out, steps=STEPS)
+    assert "restarting from step 0" in caplog.text and "000001.h5" in caplog.text
+    assert "is missing" in caplog.text
+    assert_identical(out, reference)
+    assert not (tmp_path / "history.h5.parts").exists()
+    assert not (tmp_path / "history.h5.ckpt").exists()
+
+
+def test_kill_between_segment_and_checkpoint_resumes_without_the_extra_segment(
+    tmp_path, reference, monkeypatch, caplog
+):
+    out = tmp_path / "history.h5"
+    saves = []
+
+    def killed_after_the_segment(path, data):
+        saves.append(path)
+        if len(saves) == 5:
+            raise Killed
+        with open(path, "wb") as f:
+            f.write(data)
+
+    monkeypatch.setattr(training, "_write_bytes", killed_after_the_segment)
+    with pytest.raises(Killed):
+        run(out, steps=STEPS, checkpoint_seconds=0)
+    monkeypatch.undo()
+    with caplog.at_level(logging.INFO, logger="learning_dynamics.training"):
+        run(out, steps=STEPS)
+    assert "resuming" in caplog.text and "step 400" in caplog.text
+    assert_identical(out, reference)
+
+
+def test_garbage_segment_after_a_kill_restarts(tmp_path, reference, caplog):
+    out = tmp_path / "history.h5"
+    segments = killed_run(out)
+    segments[3].write_bytes(np.random.default_rng(0).bytes(segments[3].stat().st_size))
+    with caplog.at_level(logging.WARNING, logger="learning_dynamics.training"):
+        run(out, steps=STEPS)
+    assert "000003.h5 differs from the checkpoint's record" in caplog.text
+    assert_identical(out, reference)
+    assert not (tmp_path / "history.h5.ckpt").exists()
+
+
+def test_a_kill_keeps_the_resume_state_and_resumes_bit_identically(tmp_path, reference):
+    out = tmp_path / "history.h5"
+    assert len(killed_run(out)) == 7
+    run(out, steps=STEPS)
+    assert_identical(out, reference)
+
+
+# ---- 5 (README): no leftovers after a failed job; a full disk keeps the resume state -----------
+
+
+class Buggy(ToyModelTrainer):
+    def run(self, start, stop):
+        if start >= 500:
+            raise ValueError("a bug in the trainer")
+        return super().run(start, stop)
+
+
+def test_a_failed_job_leaves_no_parts_and_no_checkpoint(tmp_path):
+    out = tmp_path / "history.h5"
+    with pytest.raises(ValueError, match="a bug"):
+        run(
+            out, trainer=Buggy(*init_weights([42], 50, 2), lr=5.0, tied=False), checkpoint_seconds=0
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_full_disk_names_the_segment_and_keeps_the_resume_state(tmp_path, monkeypatch, reference):
+    out = tmp_path / "history.h5"
+    calls = []
+    write_segment = history._write_segment
+
+    def full_after_three(path, arrays):
+        calls.append(path)
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        write_segment(path, arrays)
+
+    monkeypatch.setattr(history, "_write_segment", full_after_three)
+    with pytest.raises(DiskFullError, match=r"disk full: cannot write the history segment .*"):
+        run(out, steps=STEPS, checkpoint_seconds=0)
+    monkeypatch.undo()
+    assert (tmp_path / "history.h5.ckpt").exists()  # space freed: the rerun resumes
+    run(out, steps=STEPS)
+    assert_identical(out, reference)
+
+
+def test_full_disk_names_the_checkpoint(tmp_path, monkeypatch):
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(training, "_write_bytes", full)
+    with pytest.raises(DiskFullError, match=r"disk full: cannot write the checkpoint .*\.ckpt"):
+        run(tmp_path / "history.h5", steps=STEPS, checkpoint_seconds=0)
+
+
+def test_hdf5s_and_torchs_disk_full_errors_are_recognised():
+    assert history.is_disk_full(OSError("Can't write data (file write failed: errno = 28, ...)"))
+    assert history.is_disk_full(RuntimeError("[enforce fail] No space left on device"))
+    assert not history.is_disk_full(OSError(errno.EACCES, "Permission denied"))
+
+
+# ---- 1: steps verified before a history is marked complete -------------------------------------
+
+
+def test_a_history_with_wrong_steps_is_never_marked_complete(tmp_path):
+    out = tmp_path / "history.h5"
+    writer = HistoryWriter(out, {"study": "test"})
+    for step in (0, 100, 300, 200):  # out of order
+        writer.append("params", torch.tensor([step]), {"w": torch.zeros(1, 3)})
+    writer.append("metrics", torch.arange(0, 300), {"loss": torch.zeros(300)})
+    expected = {"params": np.array([0, 100, 200, 300]), "metrics": np.arange(300)}
+    with pytest.raises(HistoryIntegrityError, match=r"'params' holds steps \[0, 100, 300, 200\]"):
+        writer.finish(expected_steps=expected.__getitem__)
+    writer.abort()
+    assert not out.exists() and not (tmp_path / "history.h5.parts").exists()
+
+
+def test_history_datasets_are_checksummed_and_deflated(tmp_path):
+    path = run(tmp_path / "history.h5", steps=300)
+    with h5py.File(path, "r") as f:
+        for name in ("params/W_E", "params/step", "metrics/loss"):
+            assert f[name].fletcher32 and f[name].compression == "gzip" and f[name].shuffle
+    write_arrays(tmp_path / "x.h5", {"a": np.arange(10.0), "b": np.ones((40, 40)), "s": 1.0})
+    with h5py.File(tmp_path / "x.h5", "r") as f:
+        assert f["a"].fletcher32 and f["b"].fletcher32 and f["b"].compression == "gzip"
+
+
+# ---- 2, 5: damaged files are named, moved aside and rebuilt ------------------------------------
+
+
+@pytest.mark.parametrize("where", [0.3, 0.5, 0.7, 0.9])
+def test_random_bytes_in_a_finished_history_raise_naming_the_file(tmp_path, where):
+    path = run(tmp_path / "history.h5", steps=3000)
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.seek(int(where * (size - 2048)))
+        f.write(np.random.default_rng(1).bytes(2048))
+    with pytest.raises(DamagedFileError, match=r"history\.h5 is damaged or truncated") as err:
+        read_all(path)
+    assert "snakemake" in str(err.value) and str(path) in str(err.value)
+    assert not path.exists() and path.with_name("history.h5.damaged").exists()
+
+
+def test_truncated_files_are_named_and_moved_aside(tmp_path):
+    path = run(tmp_path / "history.h5", steps=300)
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    with pytest.raises(DamagedFileError, match=str(path)):
+        History(path)
+    extract = tmp_path / "extract.h5"
+    write_arrays(extract, {"a": np.random.default_rng(0).normal(size=(100, 100))})
+    with open(extract, "r+b") as f:
+        f.truncate(extract.stat().st_size - 5000)
+    with pytest.raises(DamagedFileError, match=str(extract)):
+        read_arrays(extract)
+    assert not extract.exists()
+
+
+def test_missing_files_and_names_are_not_taken_for_damage(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_arrays(tmp_path / "absent.h5")
+    path = run(tmp_path / "history.h5", steps=300)
+    with History(path) as h, pytest.raises(KeyError):
+        h.read("params", "no_such_parameter")
+    assert path.exists()
+
+
+TINY_SUPERPOSITION = "superposition:\n  epochs: 600\n  figure_epochs: [0, 600]\n"
+
+
+@pytest.mark.slow
+def test_damaged_history_is_named_by_the_failing_job_then_rebuilt(tmp_path):
+    """A truncated history.h5 (its reader, the extract job, reruns since the mtime changed): the
+    job fails naming it and moves it aside, and the command the message gives rebuilds it (bit
+    for bit) and everything made from it. (extract.h5 goes through read_arrays: see above.)"""
+    config = tmp_path / "tiny.yaml"
+    config.write_text(TINY_SUPERPOSITION)
+    main = tmp_path / "results" / "superposition" / "main"
+    path, extract = main / "history.h5", main / "extract.h5"
+    target = str(extract.relative_to(tmp_path))
+    args = (target, "--cores", "1", "--configfile", str(ROOT / "config/quick.yaml"), str(config))
+    snakemake(tmp_path, *args)
+    original = read_all(path)
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+    failed = snakemake(tmp_path, *args, check=False)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "Error in rule superposition_extract" in output
+    relative = path.relative_to(tmp_path)
+    assert f"{relative} is damaged or truncated" in output, output[-3000:]
+    assert f"rerun your snakemake command with `--forcerun {relative}` added" in output
+    assert not path.exists() and path.with_name("history.h5.damaged").exists()
+    assert not extract.exists()  # the failed job's output, removed by Snakemake
+    snakemake(tmp_path, *args, "--forcerun", str(relative))  # what the message says
+    assert_identical(path, original)
+    assert extract.stat().st_mtime_ns > path.stat().st_mtime_ns  # and what is made from it
+
+
+# ---- 3, 6, 7: semantic config checks, before any job -------------------------------------------
+
+
+def refused(config) -> str:
+    with pytest.raises(ConfigError, match="invalid config, nothing was run") as err:
+        check_config(config, SCHEMA)
+    return str(err.value)
+
+
+@pytest.fixture
+def config():
+    return copy.deepcopy(load_config(quick=True))
+
+
+def test_the_shipped_configs_pass_every_check():
+    for quick in (False, True):
+        check_config(load_config(quick=quick), SCHEMA)
+    full = ROOT / "config" / "full.yaml"
+    if full.exists():
+        from conftest import _merge
+
+        check_config(_merge(load_config(quick=False), yaml.safe_load(full.read_text())), SCHEMA)
+
+
+@pytest.mark.parametrize("train_num", [55, 56])
+def test_grokking_train_num_must_leave_a_test_pair(config, train_num):
+    config["grokking"]["train_num"] = train_num
+    message = refused(config)
+    assert f"grokking.train_num: {train_num} is too large" in message and "at most 54" in message
+    config["grokking"]["train_num"] = 54
+    config["grokking"]["fraction"]["train_nums"] = [10, 55, 60]
+    assert "grokking.fraction.train_nums: [55, 60] too large" in refused(config)
+
+
+def test_a_refused_grokking_config_runs_nothing(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grokking:\n  train_num: 55\n")
+    result = snakemake(tmp_path, "-n", "--configfile", str(bad), check=False)
+    assert result.returncode != 0
+    assert "grokking.train_num: 55 is too large" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_integer_valued_floats_are_refused_for_integer_keys(config):
+    config["makemore"]["steps"] = 3000.0
+    config["memorization"]["capacity"]["heads"]["max"] = 7.0
+    message = refused(config)
+    assert "makemore.steps: 3000.0 is not an integer (a count or size); write 3000" in message
+    assert "memorization.capacity.heads.max: 7.0 is not an integer" in message
+
+
+def test_a_yaml_exponent_without_a_dot_is_explained(config):
+    config["grokking"]["rep_lr"] = yaml.safe_load("lr: 1e-3")["lr"]  # PyYAML: the string '1e-3'
+    config["grokking"]["lr_grid"]["dec_lr"] = "5e-4"  # a oneOf (number or range)
+    message = refused(config)
+    assert "grokking.rep_lr: '1e-3' was read as a string, not a number" in message
+    assert "YAML 1.1" in message and "write 1.0e-3" in message
+    assert "grokking.lr_grid.dec_lr: '5e-4' was read as a string" in message
+
+
+def test_linear_teacher_longer_than_dim(config):
+    config["linear"]["teacher"] = [0.5, 1.0, 2.0]
+    assert "linear.teacher: 3 values" in refused(config)
+
+
+def test_memorization_capacity_range_and_contributions_example(config):
+    config["memorization"]["capacity"]["head_dim"].update(min=5, max=2)
+    config["memorization"]["contributions"]["example"] = 50  # nb_tokens [10, 5, 1]: 50 sequences
+    message = refused(config)
+    assert "memorization.capacity.head_dim: min = 5 > max = 2" in message
+    assert "memorization.contributions.example: 50 indexes the law's 50 sequences" in message
+    config["memorization"]["contributions"]["example"] = 49
+    config["memorization"]["capacity"]["head_dim"].update(min=2, max=2)
+    check_config(config, SCHEMA)
+
+
+def test_every_check_names_a_key_of_its_study(config):
+    config["grokking"]["train_num"] = 100
+    config["linear"]["teacher"] = [1.0] * 5
+    config["memorization"]["capacity"]["last"] = 10_000
+    config["superposition"]["figure_epochs"] = [0, 10**6]
+    config["memorization"]["rank_distance"]["d"] = 99
+    lines = checks.check(config)
+    assert len(lines) == 5
+    for line in lines:
+        key = line.split(":")[0]
+        assert key.split(".")[0] in checks.STUDIES
+        value = config
+        for part in key.split("."):
+            value = value[part]  # every message names a real key
+
+
+# ---- 6: makemore batch_size 512, a normal value: the randperm sampler has no limit -------------
+
+
+@pytest.mark.parametrize("k", [227, 512, 700, 1500])
+def test_randperm_sampler_takes_any_batch_size(k):
+    g = torch.Generator().manual_seed(42)
+    torch.randint(10, (300,), generator=g)  # start mid-twist
+    ref = torch.Generator()
+    ref.set_state(g.get_state())
+    z = peek_words(g, k)
+    assert len(z) == k
+    block = randperm_block(g, 5000, k, rows=3)
+    expected = np.stack([torch.randperm(5000, generator=ref)[:k].numpy() for _ in range(3)])
+    np.testing.assert_array_equal(block, expected)
+    assert torch.equal(g.get_state(), ref.get_state())
+
+
+def test_makemore_batch_size_512_through_the_helper_process():
+    g = torch.Generator().manual_seed(42)
+    ref = torch.Generator().manual_seed(42)
+    sampler = BatchSampler("randperm", 182625, 512, g, block=4)
+    try:
+        for step in range(6):
+            expected = torch.randperm(182625, generator=ref)[:512]
+            assert torch.equal(sampler(step), expected)
+    finally:
+        sampler.close()
+
+
+def test_makemore_batch_size_512_passes_the_checks(config):
+    config["makemore"]["batch_size"] = 512
+    check_config(config, SCHEMA)
+
+
+# ---- 9: h5dump reads a history ------------------------------------------------------------------
+
+
+def test_h5dump_prints_a_historys_datasets(tmp_path):
+    h5dump = shutil.which("h5dump")
+    if h5dump is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("h5dump missing in CI: .ci/run installs Debian's hdf5-tools")
+        pytest.skip("h5dump (Debian package hdf5-tools) is not installed")
+    path = run(tmp_path / "history.h5", steps=300)
+    out = subprocess.run(
+        [h5dump, "-d", "/params/step", "-d", "/params/W_E", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "unable to print" not in out
+    assert "0, 100, 200, 300" in out
+    with History(path) as h:
+        first = h.read("params", "W_E")[0, 0, 0, 0]
+    assert f"{first:.6g}"[:6] in out
