@@ -239,7 +239,7 @@ def plot_fraction(
             frac.fraction, frac.test_acc_mean, color=colour, marker=marker, ms=3, lw=1.1,
             label=f"{name} start ({int(frac.seeds.min())} seeds)",
         )  # fmt: skip
-    ax_p.set_xlabel("training fraction (dashed: where the curve crosses 1/2)")
+    ax_p.set_xlabel("training fraction (dashed: crossing of 1/2; network: critical fraction)")
     ax_p.set_ylabel("share")
     ax_p.legend(fontsize=5, loc="upper left")
     ax_t.axhline(budget, color="0.5", lw=0.6)
