@@ -260,7 +260,7 @@ def test_settled_members_leave_the_batch_and_the_rest_train_on_unchanged(tmp_pat
     out = {}
     for settle in (False, True):
         trainer = build_trainer(RunConfig(**base, settle=settle), data)
-        parts = [run_steps(trainer, a, a + 100) for a in range(0, 700, 100)]
+        parts = [run_steps(trainer, a, a + 100) for a in range(0, 500, 100)]
         out[settle] = {m: torch.cat([p[m] for p in parts]).numpy() for m in parts[0]}
     assert isinstance(trainer, SettlingTrainer) and list(trainer.active) == [1]
     kept, left = out[False], out[True]
