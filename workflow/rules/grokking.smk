@@ -3,12 +3,14 @@
 # `jobs` chunks from the config (grokking_run_config gives each job's members).
 
 from learning_dynamics.grokking.runs import data_config as grokking_data_config
+from learning_dynamics.grokking.runs import fraction_runs as grokking_fraction_runs
 from learning_dynamics.grokking.runs import jobs as grokking_jobs
 from learning_dynamics.grokking.runs import run_config as grokking_run_config
 
 GK = config["grokking"]
 GK_DIR = f"{RESULTS}/grokking"
-GK_RUNS = "default|swapped|lr|wd|fraction"
+GK_RUNS = "default|swapped|lr|wd|fraction_notebook|fraction_authors"
+GK_FRACTION = grokking_fraction_runs(GK)
 
 
 rule grokking_data:
@@ -70,12 +72,64 @@ rule grokking_analyse:
     wildcard_constraints:
         run=GK_RUNS,
     params:
-        config=as_json({**GK["analysis"], "p": GK["p"]}),
+        config=lambda w: as_json(
+            {
+                **GK["analysis"],
+                "p": GK["p"],
+                "run": w.run,
+                "steps": grokking_run_config(GK, w.run)["steps"],
+            }
+        ),
     log:
         f"{LOGS}/grokking/analyse_{{run}}.log",
     shell:
         "{LD} grokking analyse --config {params.config:q} --extracts {input}"
         " --summary {output.summary} --members {output.members} > {log} 2>&1"
+
+
+rule grokking_cells:
+    input:
+        f"{GK_DIR}/{{run}}/members.csv",
+    output:
+        f"{GK_DIR}/{{run}}/cells.csv",
+    wildcard_constraints:
+        run="lr|wd",
+    params:
+        rows=lambda w: {"lr": "rep_lr", "wd": "dec_wd"}[w.run],
+    log:
+        f"{LOGS}/grokking/cells_{{run}}.log",
+    shell:
+        "{LD} grokking cells --members {input} --rows {params.rows} --out {output} > {log} 2>&1"
+
+
+rule grokking_theory:
+    output:
+        table=f"{GK_DIR}/theory/theory.csv",
+        summary=f"{GK_DIR}/theory/summary.json",
+    params:
+        config=as_json({**GK["theory"], "p": GK["p"]}),
+    log:
+        f"{LOGS}/grokking/theory.log",
+    benchmark:
+        f"{BENCH}/grokking/theory.tsv"
+    shell:
+        "{LD} grokking theory --config {params.config:q} --table {output.table}"
+        " --summary {output.summary} > {log} 2>&1"
+
+
+rule grokking_fraction_summary:
+    input:
+        theory=f"{GK_DIR}/theory/summary.json",
+        runs=[f"{GK_DIR}/{r}/summary.json" for r in GK_FRACTION],
+    output:
+        f"{GK_DIR}/fraction/summary.json",
+    params:
+        names=[r.removeprefix("fraction_") for r in GK_FRACTION],
+    log:
+        f"{LOGS}/grokking/fraction_summary.log",
+    shell:
+        "{LD} grokking fraction_summary --theory {input.theory} --runs {input.runs}"
+        " --names {params.names} --out {output} > {log} 2>&1"
 
 
 rule grokking_curves:
@@ -84,11 +138,13 @@ rule grokking_curves:
         members=[f"{GK_DIR}/{r}/members.csv" for r in ("default", "swapped")],
     output:
         **figure("grokking_curves"),
+    params:
+        p=GK["p"],
     log:
         f"{LOGS}/figures/grokking_curves.log",
     shell:
         "{LD} grokking plot_curves --extracts {input.extracts} --members {input.members}"
-        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+        " --p {params.p} --pdf {output.pdf} --png {output.png} > {log} 2>&1"
 
 
 rule grokking_representation:
@@ -108,18 +164,25 @@ rule grokking_phases:
     input:
         lr=f"{GK_DIR}/lr/members.csv",
         wd=f"{GK_DIR}/wd/members.csv",
+        cells=[f"{GK_DIR}/{r}/cells.csv" for r in ("lr", "wd")],
     output:
         **figure("grokking_phases"),
+    params:
+        steps=GK["sweep_steps"],
+        window=GK["analysis"]["comprehension_window"],
     log:
         f"{LOGS}/figures/grokking_phases.log",
     shell:
         "{LD} grokking plot_phases --lr-members {input.lr} --wd-members {input.wd}"
+        " --steps {params.steps} --window {params.window}"
         " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
 
 
 rule grokking_fraction:
     input:
-        f"{GK_DIR}/fraction/members.csv",
+        theory=f"{GK_DIR}/theory/theory.csv",
+        summary=f"{GK_DIR}/fraction/summary.json",
+        members=[f"{GK_DIR}/{r}/members.csv" for r in GK_FRACTION],
     output:
         **figure("grokking_fraction"),
     params:
@@ -127,5 +190,6 @@ rule grokking_fraction:
     log:
         f"{LOGS}/figures/grokking_fraction.log",
     shell:
-        "{LD} grokking plot_fraction --members {input} --p {params.p}"
+        "{LD} grokking plot_fraction --theory {input.theory} --summary {input.summary}"
+        " --members {input.members} --p {params.p}"
         " --pdf {output.pdf} --png {output.png} > {log} 2>&1"

@@ -1,5 +1,6 @@
-"""Grokking study: extract (curves and representations per job) and analyse (grokking times,
-phases, tables per run)."""
+"""Grokking study: extract (curves and representations per job), analyse (grokking times,
+phases, tables per run; phase-diagram cells over seeds; critical fractions of the fraction
+sweeps) and the fraction summary (the effective theory beside the network's sweeps)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from ..history import History, read_arrays, write_arrays
-from ..io import write_csv, write_json
+from ..io import read_json, write_csv, write_json
 from .model import STUDY
 from .runs import MEMBER_KEYS
 
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
 METRICS = ("loss", "train_acc", "test_acc", "rqi")
+LOSS_EVERY = 100  # single runs' summaries list the loss every this many steps (the seed's log)
 
 
 def first_step(values: np.ndarray, steps: np.ndarray, threshold: float, strict: bool) -> np.ndarray:
@@ -62,12 +64,14 @@ def member_table(extracts: list[str], config: dict[str, Any]) -> pd.DataFrame:
         t_train = first_step(x["train_acc"], steps, config["acc"], strict=False)
         t_test = first_step(x["test_acc"], steps, config["acc"], strict=False)
         t_rqi = first_step(x["rqi"], steps, config["rqi"], strict=True)
+        t_rqi_paper = first_step(x["rqi"], steps, config["rqi_paper"], strict=True)
         for k in range(x["loss"].shape[1]):
             row = {key[:-1]: x[f"member/{key}"][k].item() for key in MEMBER_KEYS}
             row |= {
                 "t_train": t_train[k],
                 "t_test": t_test[k],
                 "t_rqi": t_rqi[k],
+                "t_rqi_paper": t_rqi_paper[k],
                 "delay": t_test[k] - t_train[k],
                 "phase": phase(t_train[k], t_test[k], config["comprehension_window"]),
                 "final_loss": float(x["loss"][-1, k]),
@@ -88,16 +92,100 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def majority(counts: dict[str, int]) -> str:
+    """The most frequent phase; a tie goes to the phase first in PHASES (comprehension,
+    grokking, memorization, confusion)."""
+    return max(PHASES, key=lambda ph: (counts.get(ph, 0), -PHASES.index(ph)))
+
+
+def cell_phases(table: pd.DataFrame, rows: str, cols: str = "dec_lr") -> pd.DataFrame:
+    """One row per diagram cell (rows × cols): how many of its seeds fall in each phase, the
+    majority phase, how many seeds agree with it, and the median grokking delay of its seeds
+    where both accuracies were reached."""
+    out = []
+    for (r, c), cell in table.groupby([rows, cols], sort=True):
+        counts = {ph: int((cell.phase == ph).sum()) for ph in PHASES}
+        top = majority(counts)
+        delays = cell.delay[np.isfinite(cell.delay)]
+        out.append(
+            {
+                rows: r,
+                cols: c,
+                "seeds": len(cell),
+                **counts,
+                "majority": top,
+                "agree": counts[top],
+                "delay_median": float(delays.median()) if len(delays) else np.nan,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def cells(members: str, rows: str, out: str) -> None:
+    """DAG verb: a phase diagram's cells (`cell_phases`) as a CSV, one row per cell."""
+    write_csv(out, cell_phases(pd.read_csv(members), rows))
+
+
+def median_steps(t: pd.Series) -> float:
+    """Median over seeds of the first step reaching a criterion, "never" counting as later than
+    any budget (+inf): finite exactly when more than half the seeds reach it."""
+    return float(np.median(np.where(np.isfinite(t), t, np.inf)))
+
+
+# The fraction sweep's criteria: (name, member-table column, what it is).
+CRITERIA = (
+    ("rqi_paper", "t_rqi_paper", "RQI above analysis.rqi_paper (the paper's Fig. 4b: 0.95)"),
+    ("rqi", "t_rqi", "RQI above analysis.rqi (ours: 0.99)"),
+    ("test_acc", "t_test", "test accuracy at least analysis.acc (0.9)"),
+)
+
+
+def critical_fraction(fractions: np.ndarray, medians: np.ndarray) -> float | None:
+    """The smallest swept fraction from which on (it and every larger one) the median over
+    seeds of the steps to the criterion is within the budget (finite); None if not even at the
+    largest fraction."""
+    ok = np.isfinite(medians)
+    tail = np.flatnonzero(~ok)
+    start = 0 if len(tail) == 0 else int(tail[-1]) + 1
+    return float(fractions[start]) if start < len(fractions) else None
+
+
+def fraction_table(table: pd.DataFrame, p: int) -> pd.DataFrame:
+    """Per training-set size: mean final test accuracy and, per criterion, the share of seeds
+    that reach it and the median steps to it (inf: more than half never do)."""
+    n_all = p * (p + 1) // 2
+    rows = []
+    for n, g in table.groupby("train_num", sort=True):
+        row = {"train_num": int(n), "fraction": n / n_all, "seeds": len(g)}
+        row["test_acc_mean"] = float(g.final_test_acc.mean())
+        for name, column, _ in CRITERIA:
+            row[f"{name}_reached"] = float(np.isfinite(g[column]).mean())
+            row[f"{name}_median"] = median_steps(g[column])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _json_number(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
 def analyse(config: dict[str, Any], extracts: list[str] | str, summary: str, members: str) -> None:
     """Grokking times and phases of every member of a run; `config` is the study's analysis
-    block (thresholds, comprehension window) plus `p`."""
+    block (thresholds, comprehension window) plus `p`, `run` and `steps` (the run's budget)."""
     extracts = [extracts] if isinstance(extracts, str) else extracts
     table = member_table(extracts, config)
     write_csv(members, table)
-    out: dict[str, Any] = {"members": len(table)}
+    out: dict[str, Any] = {"members": len(table), "steps": int(config["steps"])}
+    run = config["run"]
     if len(table) == 1:
         row = table.iloc[0].to_dict()
         out |= {k: _clean(v) for k, v in row.items()}
+        # The training loss every LOSS_EVERY steps (the seed notebook prints it every 100).
+        x = read_arrays(extracts[0])
+        steps, loss = x["metric_step"], x["loss"][:, 0]
+        out["loss_at_step"] = {
+            str(int(t)): float(v) for t, v in zip(steps, loss, strict=True) if t % LOSS_EVERY == 0
+        }
     else:
         out["phase_counts"] = {ph: int((table.phase == ph).sum()) for ph in PHASES}
         grok = table[table.phase == "grokking"]
@@ -105,26 +193,47 @@ def analyse(config: dict[str, Any], extracts: list[str] | str, summary: str, mem
             "median": _clean(float(grok.delay.median())) if len(grok) else None,
             "max": _clean(float(grok.delay.max())) if len(grok) else None,
         }
-        if table.train_num.nunique() > 1:  # the training-fraction sweep
-            n_all = config["p"] * (config["p"] + 1) // 2
-            by = table.groupby("train_num")
-            frac = pd.DataFrame(
-                {
-                    "fraction": by.size().index / n_all,
-                    "test_acc_mean": by.final_test_acc.mean(),
-                    "rqi_reached": by.t_rqi.apply(lambda t: float(np.isfinite(t).mean())),
-                    "t_rqi_median": by.t_rqi.median(),
-                }
-            )
-            forced = frac[frac.rqi_reached >= 0.5]
-            out["by_train_num"] = {
-                int(n): {k: _clean(float(v)) for k, v in r.items()} for n, r in frac.iterrows()
+    if run in ("lr", "wd"):
+        rows = {"lr": "rep_lr", "wd": "dec_wd"}[run]
+        cells = cell_phases(table, rows)
+        out["seeds_per_cell"] = int(cells.seeds.min())
+        out["seeds"] = sorted(int(s) for s in table.seed.unique())
+        out["cells"] = len(cells)
+        out["majority_counts"] = {ph: int((cells.majority == ph).sum()) for ph in PHASES}
+        out["unanimous_cells"] = int((cells.agree == cells.seeds).sum())
+        out["cell_table"] = [
+            {k: _clean(v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+            for r in cells.to_dict("records")
+        ]
+    if run.startswith("fraction"):
+        frac = fraction_table(table, config["p"])
+        out["seeds_per_size"] = int(frac.seeds.min())
+        out["by_train_num"] = {
+            int(r["train_num"]): {
+                k: _json_number(float(v)) for k, v in r.items() if k != "train_num"
             }
-            # Smallest fraction from which on at least half the seeds reach RQI > threshold.
-            reached = (frac.rqi_reached >= 0.5).to_numpy()
-            tail = np.flatnonzero(~reached)
-            start = 0 if len(tail) == 0 else tail[-1] + 1
-            out["critical_fraction"] = (
-                float(frac.fraction.iloc[start]) if start < len(frac) and len(forced) else None
-            )
+            for r in frac.to_dict("records")
+        }
+        out["critical_fraction"] = {
+            name: critical_fraction(frac.fraction.to_numpy(), frac[f"{name}_median"].to_numpy())
+            for name, _, _ in CRITERIA
+        }
+        out["criteria"] = {name: text for name, _, text in CRITERIA}
     write_json(summary, out)
+
+
+def fraction_summary(theory: str, runs: list[str] | str, names: list[str] | str, out: str) -> None:
+    """DAG verb: the effective theory's critical fraction beside each fraction sweep's (one per
+    start of the representation), in one JSON (`grokking/fraction/summary.json`)."""
+    runs = [runs] if isinstance(runs, str) else runs
+    names = [names] if isinstance(names, str) else names
+    result: dict[str, Any] = {"theory": read_json(theory), "network": {}}
+    for name, path in zip(names, runs, strict=True):
+        s = read_json(path)
+        result["network"][name] = {
+            "critical_fraction": s["critical_fraction"],
+            "seeds_per_size": s["seeds_per_size"],
+            "steps": s["steps"],
+            "by_train_num": s["by_train_num"],
+        }
+    write_json(out, result)

@@ -8,8 +8,9 @@ import pandas as pd
 from matplotlib.colors import BoundaryNorm, ListedColormap
 
 from ..history import read_arrays
+from ..io import read_json
 from ..plotting import COLUMN, save_figure
-from .analysis import PHASES
+from .analysis import PHASES, cell_phases, fraction_table
 
 PHASE_COLOURS = {
     "comprehension": "#2ca02c",
@@ -29,7 +30,12 @@ def _title(row: pd.Series) -> str:
     return f"rep. lr {row.rep_lr:g}, decoder lr {row.dec_lr:g}, wd {row.dec_wd:g}\n{row.phase}"
 
 
-def plot_curves(extracts: list[str], members: list[str], pdf: str, png: str) -> None:
+def pairs_label(p: int, train_num: int) -> str:
+    """E.g. "p = 10, 45 of 55 pairs" (the dataset is the p(p+1)/2 pairs i <= j)."""
+    return f"p = {p}, {train_num} of {p * (p + 1) // 2} pairs"
+
+
+def plot_curves(extracts: list[str], members: list[str], pdf: str, png: str, p: int = 10) -> None:
     """Train/test accuracy and RQI vs step, the three grokking times marked; one panel per run
     (the faithful default first)."""
     fig, axes = plt.subplots(
@@ -58,7 +64,9 @@ def plot_curves(extracts: list[str], members: list[str], pdf: str, png: str) -> 
         ax.set_title(_title(row), fontsize=9)
         ax.legend(fontsize=6, loc="center left")
     axes[0, 0].set_ylabel("accuracy / RQI")
-    fig.suptitle("Addition (p = 10, 45 of 55 pairs): accuracy and representation quality")
+    train_num = int(pd.read_csv(members[0]).train_num.iloc[0])
+    label = pairs_label(int(p), train_num)
+    fig.suptitle(f"Addition ({label}): accuracy and representation quality")
     save_figure(fig, pdf, png)
 
 
@@ -95,20 +103,26 @@ def _axis_labels(ax: plt.Axes, rows: np.ndarray, cols: np.ndarray, ylabel: str) 
 
 
 def _phase_panels(fig, ax_phase, ax_delay, table: pd.DataFrame, rows: str, ylabel: str) -> None:
-    code = table.assign(code=table.phase.map({p: k for k, p in enumerate(PHASES)}))
-    phases, r, c = _grid(code, rows, "dec_lr", "code")
+    """Left: each cell's majority phase over its seeds, labelled with its letter and how many
+    seeds agree (e.g. C4/5). Right: the median grokking delay of the cell's seeds where both
+    accuracies were reached."""
+    cells = cell_phases(table, rows)
+    cells["code"] = cells.majority.map({p: k for k, p in enumerate(PHASES)})
+    phases, r, c = _grid(cells, rows, "dec_lr", "code")
+    agree, _, _ = _grid(cells, rows, "dec_lr", "agree")
+    seeds, _, _ = _grid(cells, rows, "dec_lr", "seeds")
     cmap = ListedColormap([PHASE_COLOURS[p] for p in PHASES])
     ax_phase.imshow(
         phases, origin="lower", aspect="auto", cmap=cmap, norm=BoundaryNorm(np.arange(5) - 0.5, 4)
     )
     for (i, j), k in np.ndenumerate(phases):
-        ax_phase.text(j, i, LETTERS[PHASES[int(k)]], ha="center", va="center", fontsize=6)
+        text = f"{LETTERS[PHASES[int(k)]]}{int(agree[i, j])}/{int(seeds[i, j])}"
+        ax_phase.text(j, i, text, ha="center", va="center", fontsize=5)
     _axis_labels(ax_phase, r, c, ylabel)
     handles = [plt.Rectangle((0, 0), 1, 1, color=PHASE_COLOURS[p]) for p in PHASES]
     names = [f"{LETTERS[p]}: {p}" for p in PHASES]
     ax_phase.legend(handles, names, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    # Delay wherever both accuracies got there (comprehension and grokking cells); blank else.
-    delay, r, c = _grid(table, rows, "dec_lr", "delay")
+    delay, r, c = _grid(cells, rows, "dec_lr", "delay_median")
     ax_delay.set_facecolor("0.9")
     finite = delay[np.isfinite(delay)]
     image = ax_delay.imshow(
@@ -125,65 +139,122 @@ def _phase_panels(fig, ax_phase, ax_delay, table: pd.DataFrame, rows: str, ylabe
             ax_delay.text(j, i, f"{d:.0f}", ha="center", va="center", fontsize=5, color="tab:cyan")
     _axis_labels(ax_delay, r, c, ylabel)
     fig.colorbar(
-        image, ax=ax_delay, label="delay: test minus train time (steps)\nblank: test never ≥ 0.9"
+        image,
+        ax=ax_delay,
+        label="median delay over seeds (steps)\nblank: no seed reached both",
     )
 
 
-def plot_phases(lr_members: str, wd_members: str, pdf: str, png: str) -> None:
-    """Phase diagrams: representation lr × decoder lr (top) and decoder weight decay × decoder
-    lr (bottom), each with the grokking-delay heatmap (test minus train time) beside it."""
+def plot_phases(
+    lr_members: str,
+    wd_members: str,
+    pdf: str,
+    png: str,
+    steps: int | str | None = None,
+    window: int | str | None = None,
+) -> None:
+    """Phase diagrams over seeds: representation lr × decoder lr (top) and decoder weight decay
+    × decoder lr (bottom); each cell its majority phase and agreement, with the median
+    grokking delay beside it. `steps` (the budget) and `window` (comprehension: test within
+    this many steps of train) go into the title."""
     lr, wd = pd.read_csv(lr_members), pd.read_csv(wd_members)
     fig, axes = plt.subplots(2, 2, figsize=(3 * COLUMN, 2.1 * COLUMN), layout="constrained")
     _phase_panels(fig, axes[0, 0], axes[0, 1], lr, "rep_lr", "representation learning rate")
     _phase_panels(fig, axes[1, 0], axes[1, 1], wd, "dec_wd", "decoder weight decay")
-    axes[0, 0].set_title(f"phases (decoder wd {lr.dec_wd.iloc[0]:g})")
+    axes[0, 0].set_title(f"majority phase over seeds (decoder wd {lr.dec_wd.iloc[0]:g})")
     axes[0, 1].set_title("grokking delay")
-    axes[1, 0].set_title(f"phases (representation lr {wd.rep_lr.iloc[0]:g})")
+    axes[1, 0].set_title(f"majority phase over seeds (representation lr {wd.rep_lr.iloc[0]:g})")
     axes[1, 1].set_title("grokking delay")
-    fig.suptitle("Phases of learning")
+    seeds = lr.groupby(["rep_lr", "dec_lr"]).size().min()
+    budget = f"{int(steps)} steps" if steps is not None else f"{int(lr.t_train.max())}+ steps"
+    rule = f"; comprehension: test within {int(window)} steps of train" if window else ""
+    fig.suptitle(
+        f"Phases of learning: {seeds} seeds per cell (label: majority letter, seeds agreeing),"
+        f" budget {budget}{rule}",
+        fontsize=9,
+    )
     save_figure(fig, pdf, png)
 
 
-def plot_fraction(members: str, pdf: str, png: str, p: int = 10) -> None:
-    """Final test accuracy and steps to RQI > 0.99 vs training fraction, every seed a dot and
-    the mean/median a line; runs that never reach the RQI are drawn at the top, hollow."""
-    table = pd.read_csv(members)
-    n_all = int(p) * (int(p) + 1) // 2
-    table["fraction"] = table.train_num / n_all
-    by = table.groupby("fraction")
-    fig, (acc, rqi) = plt.subplots(1, 2, figsize=(2.4 * COLUMN, COLUMN), layout="constrained")
-    jitter = np.random.default_rng(0).uniform(-0.006, 0.006, len(table))
-    acc.scatter(table.fraction + jitter, table.final_test_acc, s=8, alpha=0.5, color="tab:red")
-    acc.plot(by.final_test_acc.mean(), color="tab:red", lw=1.4, label="mean over seeds")
-    acc.set_xlabel("training fraction")
-    acc.set_ylabel("final test accuracy")
-    acc.legend(fontsize=7)
-    reached = np.isfinite(table.t_rqi)
-    top = (table.t_rqi.max() if reached.any() else 1) * 1.3
-    rqi.scatter(
-        table.fraction[reached] + jitter[reached],
-        table.t_rqi[reached],
-        s=8,
-        color="tab:green",
-        alpha=0.6,
-        label="reached",
+INIT_STYLE = {"notebook": ("tab:blue", "o"), "authors": ("tab:orange", "s")}
+
+
+def plot_fraction(
+    theory: str, summary: str, members: list[str] | str, pdf: str, png: str, p: int = 10
+) -> None:
+    """Training fraction: (a) the effective theory's share of training sets that force the
+    linear representation and the network's share of seeds reaching RQI > 0.95 (each start),
+    with the crossings of 1/2; (b) steps to RQI > 0.95 per seed and their median (the paper's
+    Fig. 4b criterion); (c) mean final test accuracy. `members`: one table per start."""
+    members = [members] if isinstance(members, str) else members
+    p = int(p)
+    theo, summ = pd.read_csv(theory), read_json(summary)
+    fig, (ax_p, ax_t, ax_a) = plt.subplots(
+        1, 3, figsize=(3 * COLUMN, 1.05 * COLUMN), layout="constrained"
     )
-    rqi.scatter(
-        table.fraction[~reached] + jitter[~reached],
-        np.full((~reached).sum(), top),
-        s=10,
-        facecolors="none",
-        edgecolors="0.4",
-        label="never reached",
+    crit = summ["theory"]["critical_fraction"]
+    ax_p.plot(theo.fraction, theo.share, color="k", lw=1.4, label="theory: sets forcing a line")
+    if crit is not None:
+        ax_p.axvline(crit, color="k", ls="--", lw=0.8)
+        ax_p.annotate(f"{crit:.3f}", (crit, 0.02), fontsize=6, rotation=90, ha="right")
+    ax_p.axhline(0.5, color="0.6", lw=0.6)
+    budget = None
+    for path in members:
+        table = pd.read_csv(path)
+        name = next(n for n in summ["network"] if f"fraction_{n}" in path)
+        colour, marker = INIT_STYLE.get(name, ("tab:green", "^"))
+        net = summ["network"][name]
+        budget = net["steps"]
+        frac = fraction_table(table, p)
+        ax_p.plot(
+            frac.fraction,
+            frac.rqi_paper_reached,
+            color=colour,
+            marker=marker,
+            ms=3,
+            lw=1.1,
+            label=f"network, {name} start: seeds reaching RQI > 0.95",
+        )
+        c = net["critical_fraction"]["rqi_paper"]
+        if c is not None:
+            ax_p.axvline(c, color=colour, ls="--", lw=0.8)
+            ax_p.annotate(f"{c:.3f}", (c, 0.02), fontsize=6, rotation=90, ha="right", color=colour)
+        table["fraction"] = table.train_num / (p * (p + 1) // 2)
+        reached = np.isfinite(table.t_rqi_paper)
+        jitter = np.random.default_rng(0).uniform(-0.006, 0.006, len(table))
+        ax_t.scatter(
+            (table.fraction + jitter)[reached], table.t_rqi_paper[reached], s=6, alpha=0.5,
+            color=colour,
+        )  # fmt: skip
+        ax_t.scatter(
+            (table.fraction + jitter)[~reached], np.full((~reached).sum(), budget), s=8,
+            facecolors="none", edgecolors=colour, alpha=0.6,
+        )  # fmt: skip
+        median = frac.rqi_paper_median.where(np.isfinite(frac.rqi_paper_median))
+        ax_t.plot(
+            frac.fraction, median, color=colour, marker=marker, ms=4, lw=1.3,
+            label=f"median, {name} start",
+        )  # fmt: skip
+        ax_a.plot(
+            frac.fraction, frac.test_acc_mean, color=colour, marker=marker, ms=3, lw=1.1,
+            label=f"{name} start ({int(frac.seeds.min())} seeds)",
+        )  # fmt: skip
+    ax_p.set_xlabel("training fraction (dashed: crossing of 1/2; network: critical fraction)")
+    ax_p.set_ylabel("share")
+    ax_p.legend(fontsize=5, loc="upper left")
+    ax_t.axhline(budget, color="0.5", lw=0.6)
+    ax_t.set_xlabel("training fraction")
+    ax_t.set_ylabel("steps to RQI > 0.95")
+    ax_t.set_title(f"hollow, at the budget ({budget}): never", fontsize=7)
+    ax_t.legend(fontsize=6)
+    ax_a.set_xlabel("training fraction")
+    ax_a.set_ylabel("mean final test accuracy")
+    ax_a.set_ylim(-0.02, 1.02)
+    ax_a.legend(fontsize=6)
+    theo_sets = summ["theory"]["samples_per_size"]
+    fig.suptitle(
+        f"Training fraction (p = {p}): effective theory ({theo_sets} random sets per size, exact"
+        f" where fewer) and network ({budget} steps)",
+        fontsize=9,
     )
-    rqi.plot(by.t_rqi.median(), color="tab:green", lw=1.4, label="median")
-    twin = rqi.twinx()
-    twin.plot(by.t_rqi.apply(lambda t: np.isfinite(t).mean()), color="0.2", ls=":", lw=1.2)
-    twin.set_ylabel("dotted: fraction of seeds reaching RQI > 0.99", fontsize=8)
-    twin.set_ylim(-0.05, 1.05)
-    twin.axvline(0.4, color="0.5", ls="--", lw=0.8)
-    rqi.set_xlabel("training fraction (dashed: theory's 0.4)")
-    rqi.set_ylabel("steps to RQI > 0.99")
-    rqi.legend(fontsize=6, loc="center left")
-    fig.suptitle(f"Training fraction sweep ({table.seed.nunique()} seeds per size)")
     save_figure(fig, pdf, png)

@@ -52,17 +52,37 @@ def parallelograms(p: int) -> np.ndarray:
     ).reshape(-1, 2)
 
 
+INITS = ("notebook", "authors")
+
+
 def member_data(
-    p: int, train_num: int, seed: int, input_dim: int, output_dim: int, modulo: bool
+    p: int,
+    train_num: int,
+    seed: int,
+    input_dim: int,
+    output_dim: int,
+    modulo: bool,
+    init: str = "notebook",
 ) -> dict[str, np.ndarray]:
-    """One member's templates and training mask, drawn as the seed draws them from
-    np.random.seed(seed): first the training pairs (choice without replacement), then the input
-    templates (p × input_dim), then the output templates ((2p - 1) or p × output_dim)."""
-    rng = np.random.RandomState(seed)  # the legacy global stream the seed uses
+    """One member's templates and training mask, drawn from np.random.seed(seed) in the order
+    of the source. `init="notebook"` (the seed notebook): first the training pairs (choice
+    without replacement), then the input templates (p × input_dim), then the output templates
+    ((2p - 1) or p × output_dim). `init="authors"` (the authors' released `train_add`): first the
+    output templates, then the training pairs; there are no input templates (the representation
+    starts uniform, see `authors_modules`), so `x_templates` is zeros, kept for equal shapes."""
+    if init not in INITS:
+        raise ValueError(f"unknown grokking init {init!r}; choose from {INITS}")
+    rng = np.random.RandomState(seed)  # the legacy global stream both sources use
     n = p * (p + 1) // 2
-    train_id = rng.choice(n, train_num, replace=False)
-    x = rng.normal(0, 1, size=(p, input_dim))
-    y = rng.normal(0, 1, size=(p if modulo else 2 * p - 1, output_dim))
+    n_out = p if modulo else 2 * p - 1
+    if init == "notebook":
+        train_id = rng.choice(n, train_num, replace=False)
+        x = rng.normal(0, 1, size=(p, input_dim))
+        y = rng.normal(0, 1, size=(n_out, output_dim))
+    else:
+        y = rng.normal(0, 1, size=(n_out, output_dim))
+        train_id = rng.choice(n, train_num, replace=False)
+        x = np.zeros((p, input_dim))
     mask = np.zeros(n, dtype=bool)
     mask[train_id] = True
     return {"x_templates": x.astype(np.float32), "y_templates": y.astype(np.float32), "mask": mask}
@@ -72,7 +92,7 @@ def make_data(config: dict[str, Any], out: str) -> None:
     """Templates and training masks of every member of a job (DAG verb)."""
     c = config
     per = [
-        member_data(c["p"], n, s, c["input_dim"], c["output_dim"], c["modulo"])
+        member_data(c["p"], n, s, c["input_dim"], c["output_dim"], c["modulo"], c["init"])
         for s, n in zip(c["seeds"], c["train_nums"], strict=True)
     ]
     ij = pairs(c["p"])
@@ -133,12 +153,36 @@ def seed_modules(seed: int, x_templates: np.ndarray, output_dim: int, width: int
     return rep, decoder
 
 
+def authors_modules(seed: int, p: int, output_dim: int, width: int):
+    """The authors' start (`train_add` in ejmichaud/grokking-squared) under
+    torch.manual_seed(seed): the representation uniform in [-0.5, 0.5) drawn first, then the
+    decoder MLP (1 -> output). Returns (representation (p, 1), decoder MLP)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        rep = torch.rand(p, 1) - 0.5
+        decoder = MLP(1, output_dim, width)
+    return rep, decoder
+
+
 def init_params(
-    seeds: list[int] | tuple[int, ...], x_templates: np.ndarray, output_dim: int, width: int
+    seeds: list[int] | tuple[int, ...],
+    x_templates: np.ndarray,
+    output_dim: int,
+    width: int,
+    init: str = "notebook",
 ) -> dict[str, torch.Tensor]:
     """Batched parameters of all members: rep (E, p, 1) and the decoder's W1, b1, W2, b2, W3, b3
-    with W stored as (E, in, out) (nn.Linear's weight transposed) so a layer is h @ W + b."""
-    per = [seed_modules(s, x, output_dim, width) for s, x in zip(seeds, x_templates, strict=True)]
+    with W stored as (E, in, out) (nn.Linear's weight transposed) so a layer is h @ W + b.
+    `init`: "notebook" (`seed_modules`) or "authors" (`authors_modules`)."""
+    if init == "notebook":
+        per = [
+            seed_modules(s, x, output_dim, width) for s, x in zip(seeds, x_templates, strict=True)
+        ]
+    elif init == "authors":
+        p = x_templates.shape[1]
+        per = [authors_modules(s, p, output_dim, width) for s in seeds]
+    else:
+        raise ValueError(f"unknown grokking init {init!r}; choose from {INITS}")
     params = {"rep": torch.stack([r for r, _ in per])}
     for k in (1, 2, 3):
         layer = [getattr(d, f"l{k}") for _, d in per]
@@ -355,20 +399,136 @@ class GrokkingTrainer:
         self.dec_opt.load_state_dict(state["dec_opt"])
 
 
+class SettlingTrainer:
+    """An ensemble whose members leave the batch once their phase is settled: at the end of each
+    chunk of steps (`fit` calls `run` between snapshots), a member that has reached train
+    accuracy >= `acc`, test accuracy >= `acc` and (if `rqi` is given) RQI > `rqi` is frozen: its
+    parameters stop changing and its metrics are carried forward as last recorded, and the rest
+    train on as a smaller batch (a new `GrokkingTrainer` on the remaining members, with their
+    parameters and Adam moments). The first times at which the thresholds are reached, which is
+    all the phase diagrams and the fraction sweep read, are those of the member trained to the
+    end. Metrics and snapshots keep all members, in their original order.
+    """
+
+    def __init__(
+        self,
+        params: dict[str, torch.Tensor],
+        data: dict[str, np.ndarray],
+        rep_lr: torch.Tensor,
+        dec_lr: torch.Tensor,
+        dec_wd: torch.Tensor,
+        rqi_eps: float,
+        acc: float,
+        rqi: float | None,
+    ) -> None:
+        self.data, self.rqi_eps, self.acc, self.rqi_threshold = data, rqi_eps, acc, rqi
+        self.lrs = (rep_lr, dec_lr, dec_wd)
+        self.members = n = len(data["mask"])
+        self.full = {k: v.clone() for k, v in params.items()}  # frozen members' values live here
+        dev = self.full["rep"].device
+        self.active = np.arange(n)
+        self.last: dict[str, torch.Tensor] = {}  # last recorded metrics of every member
+        self.hit = {k: torch.zeros(n, dtype=torch.bool, device=dev) for k in self._criteria()}
+        self.core: GrokkingTrainer | None = self._core(self.active, params)
+
+    def _criteria(self) -> tuple[str, ...]:
+        return ("train_acc", "test_acc") + (("rqi",) if self.rqi_threshold is not None else ())
+
+    def _core(self, members: np.ndarray, params: dict[str, torch.Tensor]) -> GrokkingTrainer:
+        per_member = ("x_templates", "y_templates", "mask")
+        data = {k: (v[members] if k in per_member else v) for k, v in self.data.items()}
+        rep_lr, dec_lr, dec_wd = (x[torch.from_numpy(members)] for x in self.lrs)
+        return GrokkingTrainer(params, data, rep_lr, dec_lr, dec_wd, self.rqi_eps)
+
+    def _store(self) -> None:
+        """Write the active members' parameters into the full tensors."""
+        if self.core is not None:
+            index = torch.as_tensor(self.active, device=self.full["rep"].device)
+            for k, v in self.core.p.items():
+                self.full[k][index] = v
+
+    def _compact(self, keep_local: np.ndarray) -> None:
+        """Continue with the active members at local positions `keep_local` only."""
+        old = self.core
+        self._store()
+        self.active = self.active[keep_local]
+        if len(self.active) == 0:
+            self.core = None
+            return
+        index = torch.as_tensor(keep_local, device=self.full["rep"].device)
+        self.core = self._core(self.active, {k: v[index] for k, v in old.p.items()})
+        for new_opt, old_opt in (
+            (self.core.rep_opt, old.rep_opt),
+            (self.core.dec_opt, old.dec_opt),
+        ):
+            for mine, theirs in zip(new_opt.m + new_opt.v, old_opt.m + old_opt.v, strict=True):
+                mine.copy_(theirs[index])
+            new_opt.t = old_opt.t
+
+    def run(self, start: int, stop: int) -> dict[str, torch.Tensor]:
+        rows = [self.core.step(s) for s in range(start, stop)] if self.core is not None else []
+        if not self.last:  # first chunk: every member is active
+            self.last = {k: torch.zeros_like(v) for k, v in rows[0].items()}
+        out = {k: v.expand(stop - start, -1).clone() for k, v in self.last.items()}
+        if rows:
+            index = torch.as_tensor(self.active, device=self.full["rep"].device)
+            for k in out:
+                out[k][:, index] = torch.stack([r[k] for r in rows])
+        self.last = {k: v[-1].clone() for k, v in out.items()}
+        self.hit["train_acc"] |= (out["train_acc"] >= self.acc).any(0)
+        self.hit["test_acc"] |= (out["test_acc"] >= self.acc).any(0)
+        if self.rqi_threshold is not None:
+            self.hit["rqi"] |= (out["rqi"] > self.rqi_threshold).any(0)
+        settled = torch.stack(list(self.hit.values())).all(0).cpu().numpy()
+        keep_local = np.flatnonzero(~settled[self.active])
+        if self.core is not None and len(keep_local) < len(self.active):
+            self._compact(keep_local)
+        return out
+
+    def step(self, step: int) -> dict[str, torch.Tensor]:
+        return {k: v[0] for k, v in self.run(step, step + 1).items()}
+
+    def snapshot(self) -> dict[str, dict[str, torch.Tensor]]:
+        self._store()
+        return {"params": {"rep": self.full["rep"][..., 0].clone()}}
+
+    def state_dict(self) -> dict[str, Any]:
+        self._store()
+        return {
+            "params": {k: v.clone() for k, v in self.full.items()},
+            "active": torch.from_numpy(self.active.copy()),
+            "core": None if self.core is None else self.core.state_dict(),
+            "last": {k: v.clone() for k, v in self.last.items()},
+            "hit": {k: v.clone() for k, v in self.hit.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for k, v in state["params"].items():
+            self.full[k].copy_(v)
+        self.active = state["active"].numpy().astype(np.int64)
+        dev = self.full["rep"].device
+        self.last = {k: v.to(dev) for k, v in state["last"].items()}
+        self.hit = {k: v.to(dev) for k, v in state["hit"].items()}
+        if state["core"] is None:
+            self.core = None
+            return
+        index = torch.as_tensor(self.active, device=dev)
+        self.core = self._core(self.active, {k: v[index] for k, v in self.full.items()})
+        self.core.load_state_dict(state["core"])
+
+
 def build_trainer(
     cfg: RunConfig, data: dict[str, np.ndarray], device: torch.device | str | None = None
-) -> GrokkingTrainer:
+) -> GrokkingTrainer | SettlingTrainer:
     """The ensemble trainer on `device` (default CPU); parameters drawn on the CPU, then moved.
-    Learning rates and weight decays stay on the CPU: `BatchedAdam` reads them as floats."""
-    params = init_params(cfg.seeds, data["x_templates"], cfg.output_dim, cfg.width)
-    return GrokkingTrainer(
-        {k: v.to(device) for k, v in params.items()},
-        data,
-        torch.tensor(cfg.rep_lrs),
-        torch.tensor(cfg.dec_lrs),
-        torch.tensor(cfg.dec_wds),
-        cfg.rqi_eps,
-    )
+    Learning rates and weight decays stay on the CPU: `BatchedAdam` reads them as floats. With
+    `cfg.settle`, members leave the batch once settled (`SettlingTrainer`)."""
+    params = init_params(cfg.seeds, data["x_templates"], cfg.output_dim, cfg.width, cfg.init)
+    params = {k: v.to(device) for k, v in params.items()}
+    lrs = (torch.tensor(cfg.rep_lrs), torch.tensor(cfg.dec_lrs), torch.tensor(cfg.dec_wds))
+    if cfg.settle:
+        return SettlingTrainer(params, data, *lrs, cfg.rqi_eps, cfg.settle_acc, cfg.settle_rqi)
+    return GrokkingTrainer(params, data, *lrs, cfg.rqi_eps)
 
 
 # ---- DAG verb: train -------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Grokking study: the runs and sweep jobs a config defines (no heavy imports, for the workflow).
 
 Every run is an ensemble of members trained together; a member is (seed, train_num, rep_lr,
-dec_lr, dec_wd). Single runs (`default`, `swapped`) have one member; sweeps (`lr`, `wd`,
-`fraction`) are config grids split into `jobs` chunks, one rule job each.
+dec_lr, dec_wd). Single runs (`default`, `swapped`) have one member; sweeps are config grids
+split into `jobs` chunks, one rule job each: the two phase diagrams (`lr`, `wd`: every cell
+trained from several seeds) and the training-fraction sweep, one run per start of the
+representation (`fraction_notebook`, `fraction_authors`; the `fraction.inits` list).
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 from ..grids import job_slice
 
 SINGLE_RUNS = ("default", "swapped")
-SWEEPS = ("lr", "wd", "fraction")
+DIAGRAMS = ("lr", "wd")
+INITS = ("notebook", "authors")
+FRACTION_RUNS = tuple(f"fraction_{init}" for init in INITS)
+SWEEPS = DIAGRAMS + FRACTION_RUNS
 MEMBER_KEYS = ("seeds", "train_nums", "rep_lrs", "dec_lrs", "dec_wds")
 SHARED_KEYS = (
     "p",
@@ -25,6 +30,10 @@ SHARED_KEYS = (
     "rqi_eps",
     "steps",
     "snapshot_every",
+    "init",
+    "settle",
+    "settle_acc",
+    "settle_rqi",
 )
 
 
@@ -45,6 +54,10 @@ class RunConfig:
     rep_lrs: tuple[float, ...] = (1e-4,)  # per member: Adam lr of the representation
     dec_lrs: tuple[float, ...] = (1e-3,)  # per member: AdamW lr of the decoder
     dec_wds: tuple[float, ...] = (0.0,)  # per member: AdamW weight decay of the decoder
+    init: str = "notebook"  # the start: "notebook" (the seed's) or "authors" (train_add's)
+    settle: bool = False  # members leave the batch once settled (model.SettlingTrainer)
+    settle_acc: float = 0.9  # ... i.e. train and test accuracy >= this
+    settle_rqi: float | None = None  # ... and, if set, RQI > this
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> RunConfig:
@@ -68,6 +81,24 @@ def grid(spec: dict[str, Any] | float) -> list[float]:
     return [lo + (hi - lo) * k / (num - 1) for k in range(num)]
 
 
+def fraction_runs(study: dict[str, Any]) -> list[str]:
+    """The training-fraction runs the config asks for, one per start (`fraction.inits`)."""
+    return [f"fraction_{init}" for init in study["fraction"]["inits"]]
+
+
+def runs(study: dict[str, Any]) -> list[str]:
+    return [*SINGLE_RUNS, *DIAGRAMS, *fraction_runs(study)]
+
+
+def seeds(block: dict[str, Any]) -> list[int]:
+    """A sweep block's seeds: first_seed, first_seed + 1, ... (`count` of them)."""
+    return list(range(block["first_seed"], block["first_seed"] + block["count"]))
+
+
+def init_of(study: dict[str, Any], run: str) -> str:
+    return run.removeprefix("fraction_") if run in FRACTION_RUNS else study["init"]
+
+
 def _members(study: dict[str, Any], run: str) -> list[tuple[int, int, float, float, float]]:
     s = study
     if run == "default":
@@ -75,56 +106,74 @@ def _members(study: dict[str, Any], run: str) -> list[tuple[int, int, float, flo
     if run == "swapped":
         w = s["swapped"]
         return [(s["seed"], s["train_num"], w["rep_lr"], w["dec_lr"], s["dec_wd"])]
-    if run == "lr":  # rows: representation lr, columns: decoder lr
+    if run == "lr":  # rows: representation lr, columns: decoder lr; each cell several seeds
         g = s["lr_grid"]
         return [
-            (s["seed"], s["train_num"], r, d, g["dec_wd"])
+            (seed, s["train_num"], r, d, g["dec_wd"])
             for r in grid(g["rep_lr"])
             for d in grid(g["dec_lr"])
+            for seed in seeds(g)
         ]
-    if run == "wd":  # rows: decoder weight decay, columns: decoder lr
+    if run == "wd":  # rows: decoder weight decay, columns: decoder lr; each cell several seeds
         g = s["wd_grid"]
         return [
-            (s["seed"], s["train_num"], g["rep_lr"], d, w)
+            (seed, s["train_num"], g["rep_lr"], d, w)
             for w in grid(g["dec_wd"])
             for d in grid(g["dec_lr"])
+            for seed in seeds(g)
         ]
-    if run == "fraction":  # rows: training-set size, columns: seed
+    if run in FRACTION_RUNS:  # rows: training-set size, columns: seed
         g = s["fraction"]
-        seeds = range(g["first_seed"], g["first_seed"] + g["count"])
         return [
             (seed, n, g["rep_lr"], g["dec_lr"], g["dec_wd"])
             for n in g["train_nums"]
-            for seed in seeds
+            for seed in seeds(g)
         ]
     raise ValueError(f"unknown grokking run {run!r}; choose from {SINGLE_RUNS + SWEEPS}")
+
+
+def _block(run: str) -> str:
+    return {"lr": "lr_grid", "wd": "wd_grid"}.get(run, "fraction")
 
 
 def jobs(study: dict[str, Any], run: str) -> int:
     """How many rule jobs run `run` is split into."""
     if run in SINGLE_RUNS:
         return 1
-    key = {"lr": "lr_grid", "wd": "wd_grid", "fraction": "fraction"}[run]
-    return min(int(study[key]["jobs"]), len(_members(study, run)))
+    return min(int(study[_block(run)]["jobs"]), len(_members(study, run)))
 
 
 def run_config(study: dict[str, Any], run: str, job: int = 0) -> dict[str, Any]:
-    """The config of job `job` of run `run`: shared settings plus its slice of the members."""
+    """The config of job `job` of run `run`: shared settings plus its slice of the members.
+    The diagrams read the step budget from `sweep_steps`, the fraction runs from
+    `fraction.steps` (the paper's Fig. 4b criterion is "within 1e4 steps", its phase diagrams
+    use 1e5); with `settle`, sweeps let settled members
+    leave the batch (accuracy thresholds from `analysis`, and for the fraction runs the RQI
+    threshold too, the strictest the analysis reads)."""
     members = _members(study, run)
     chunk = members[job_slice(len(members), jobs(study, run), job)]
-    steps = study["sweep_steps"] if run in SWEEPS else study["steps"]
-    every = study["sweep_snapshot_every"] if run in SWEEPS else study["snapshot_every"]
-    shared = {k: study[k] for k in SHARED_KEYS if k not in ("steps", "snapshot_every")}
+    sweep = run in SWEEPS
+    init = init_of(study, run)
+    a = study["analysis"]
+    fixed = ("steps", "snapshot_every", "init", "settle", "settle_acc", "settle_rqi", "output_dim")
+    shared = {k: study[k] for k in SHARED_KEYS if k not in fixed}
     columns = [list(c) for c in zip(*chunk, strict=True)]
     return {
         **shared,
-        "steps": steps,
-        "snapshot_every": every,
+        "output_dim": study["authors_output_dim"] if init == "authors" else study["output_dim"],
+        "steps": study["fraction"]["steps"]
+        if run in FRACTION_RUNS
+        else (study["sweep_steps"] if sweep else study["steps"]),
+        "snapshot_every": study["sweep_snapshot_every"] if sweep else study["snapshot_every"],
+        "init": init,
+        "settle": bool(sweep and study["settle"]),
+        "settle_acc": a["acc"],
+        "settle_rqi": max(a["rqi"], a["rqi_paper"]) if run in FRACTION_RUNS else None,
         **dict(zip(MEMBER_KEYS, columns, strict=True)),
     }
 
 
 def data_config(config: dict[str, Any]) -> dict[str, Any]:
     """The part of a run config that fixes its data (templates and training splits)."""
-    keys = ("p", "modulo", "input_dim", "output_dim", "seeds", "train_nums")
+    keys = ("p", "modulo", "input_dim", "output_dim", "seeds", "train_nums", "init")
     return {k: config[k] for k in keys}
