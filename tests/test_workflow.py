@@ -151,7 +151,7 @@ def test_every_planned_command_parses_against_its_verbs_signature(planned_comman
         assert args, rule
 
 
-@pytest.mark.parametrize("study", ["superposition", "linear", "makemore"])
+@pytest.mark.parametrize("study", ["superposition", "linear", "makemore", "grokking"])
 def test_printed_commands_are_short_and_read_their_config_from_a_file(planned_commands, study):
     """Run configs travel as files (results/.../config.json), never as JSON in a shell line."""
     commands = {r: c for r, c in planned_commands.items() if r.startswith(f"{study}_")}

@@ -6,37 +6,44 @@ from learning_dynamics.grokking.runs import data_config as grokking_data_config
 from learning_dynamics.grokking.runs import fraction_runs as grokking_fraction_runs
 from learning_dynamics.grokking.runs import jobs as grokking_jobs
 from learning_dynamics.grokking.runs import run_config as grokking_run_config
+from learning_dynamics.grokking.runs import SINGLE_RUNS as GROKKING_SINGLE_RUNS
+from learning_dynamics.grokking.runs import SWEEPS as GROKKING_SWEEPS
 
 GK = config["grokking"]
 GK_DIR = f"{RESULTS}/grokking"
-GK_RUNS = "default|swapped|lr|wd|fraction_notebook|fraction_authors"
+GK_RUNS = one_of(GROKKING_SINGLE_RUNS + GROKKING_SWEEPS)
 GK_FRACTION = grokking_fraction_runs(GK)
 
 
 rule grokking_data:
+    input:
+        config=config_file(
+            f"{GK_DIR}/{{run}}/job{{job}}/data.config.json",
+            lambda w: grokking_data_config(grokking_run_config(GK, w.run, int(w.job))),
+        ),
     output:
         f"{GK_DIR}/{{run}}/job{{job}}/data.h5",
     wildcard_constraints:
         run=GK_RUNS,
         job=r"\d+",
-    params:
-        config=lambda w: as_json(grokking_data_config(grokking_run_config(GK, w.run, int(w.job)))),
     log:
         f"{LOGS}/grokking/data_{{run}}_{{job}}.log",
     shell:
-        "{LD} grokking make_data --config {params.config:q} --out {output} > {log} 2>&1"
+        "{LD} grokking make_data --config {input.config} --out {output} > {log} 2>&1"
 
 
 rule grokking_train:
     input:
         data=f"{GK_DIR}/{{run}}/job{{job}}/data.h5",
+        config=config_file(
+            f"{GK_DIR}/{{run}}/job{{job}}/config.json",
+            lambda w: grokking_run_config(GK, w.run, int(w.job)),
+        ),
     output:
         f"{GK_DIR}/{{run}}/job{{job}}/history.h5",
     wildcard_constraints:
         run=GK_RUNS,
         job=r"\d+",
-    params:
-        config=lambda w: as_json(grokking_run_config(GK, w.run, int(w.job))),
     log:
         f"{LOGS}/grokking/train_{{run}}_{{job}}.log",
     benchmark:
@@ -45,7 +52,7 @@ rule grokking_train:
     resources:
         **TRAIN_RESOURCES,
     shell:
-        "{LD} grokking train --config {params.config:q} --data {input.data}"
+        "{LD} grokking train --config {input.config} --data {input.data}"
         " --out {output} --threads {threads} > {log} 2>&1"
 
 
@@ -65,25 +72,27 @@ rule grokking_extract:
 
 rule grokking_analyse:
     input:
-        lambda w: [f"{GK_DIR}/{w.run}/job{k}/extract.h5" for k in range(grokking_jobs(GK, w.run))],
+        extracts=lambda w: [
+            f"{GK_DIR}/{w.run}/job{k}/extract.h5" for k in range(grokking_jobs(GK, w.run))
+        ],
+        config=config_file(
+            f"{GK_DIR}/{{run}}/analysis.config.json",
+            lambda w: {
+                **GK["analysis"],
+                "p": GK["p"],
+                "run": w.run,
+                "steps": grokking_run_config(GK, w.run)["steps"],
+            },
+        ),
     output:
         summary=f"{GK_DIR}/{{run}}/summary.json",
         members=f"{GK_DIR}/{{run}}/members.csv",
     wildcard_constraints:
         run=GK_RUNS,
-    params:
-        config=lambda w: as_json(
-            {
-                **GK["analysis"],
-                "p": GK["p"],
-                "run": w.run,
-                "steps": grokking_run_config(GK, w.run)["steps"],
-            }
-        ),
     log:
         f"{LOGS}/grokking/analyse_{{run}}.log",
     shell:
-        "{LD} grokking analyse --config {params.config:q} --extracts {input}"
+        "{LD} grokking analyse --config {input.config} --extracts {input.extracts}"
         " --summary {output.summary} --members {output.members} > {log} 2>&1"
 
 
@@ -103,17 +112,17 @@ rule grokking_cells:
 
 
 rule grokking_theory:
+    input:
+        config=config_file(f"{GK_DIR}/theory/config.json", {**GK["theory"], "p": GK["p"]}),
     output:
         table=f"{GK_DIR}/theory/theory.csv",
         summary=f"{GK_DIR}/theory/summary.json",
-    params:
-        config=as_json({**GK["theory"], "p": GK["p"]}),
     log:
         f"{LOGS}/grokking/theory.log",
     benchmark:
         f"{BENCH}/grokking/theory.tsv"
     shell:
-        "{LD} grokking theory --config {params.config:q} --table {output.table}"
+        "{LD} grokking theory --config {input.config} --table {output.table}"
         " --summary {output.summary} > {log} 2>&1"
 
 

@@ -169,10 +169,9 @@ def _json_number(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
-def analyse(config: dict[str, Any], extracts: list[str] | str, summary: str, members: str) -> None:
+def analyse(config: dict[str, Any], extracts: list[str], summary: str, members: str) -> None:
     """Grokking times and phases of every member of a run; `config` is the study's analysis
     block (thresholds, comprehension window) plus `p`, `run` and `steps` (the run's budget)."""
-    extracts = [extracts] if isinstance(extracts, str) else extracts
     table = member_table(extracts, config)
     write_csv(members, table)
     out: dict[str, Any] = {"members": len(table), "steps": int(config["steps"])}
@@ -222,11 +221,9 @@ def analyse(config: dict[str, Any], extracts: list[str] | str, summary: str, mem
     write_json(summary, out)
 
 
-def fraction_summary(theory: str, runs: list[str] | str, names: list[str] | str, out: str) -> None:
+def fraction_summary(theory: str, runs: list[str], names: list[str], out: str) -> None:
     """DAG verb: the effective theory's critical fraction beside each fraction sweep's (one per
     start of the representation), in one JSON (`grokking/fraction/summary.json`)."""
-    runs = [runs] if isinstance(runs, str) else runs
-    names = [names] if isinstance(names, str) else names
     result: dict[str, Any] = {"theory": read_json(theory), "network": {}}
     for name, path in zip(names, runs, strict=True):
         s = read_json(path)

@@ -150,8 +150,8 @@ def plot_phases(
     wd_members: str,
     pdf: str,
     png: str,
-    steps: int | str | None = None,
-    window: int | str | None = None,
+    steps: int | None = None,
+    window: int | None = None,
 ) -> None:
     """Phase diagrams over seeds: representation lr × decoder lr (top) and decoder weight decay
     × decoder lr (bottom); each cell its majority phase and agreement, with the median
@@ -166,8 +166,8 @@ def plot_phases(
     axes[1, 0].set_title(f"majority phase over seeds (representation lr {wd.rep_lr.iloc[0]:g})")
     axes[1, 1].set_title("grokking delay")
     seeds = lr.groupby(["rep_lr", "dec_lr"]).size().min()
-    budget = f"{int(steps)} steps" if steps is not None else f"{int(lr.t_train.max())}+ steps"
-    rule = f"; comprehension: test within {int(window)} steps of train" if window else ""
+    budget = f"{steps} steps" if steps is not None else f"{int(lr.t_train.max())}+ steps"
+    rule = f"; comprehension: test within {window} steps of train" if window else ""
     fig.suptitle(
         f"Phases of learning: {seeds} seeds per cell (label: majority letter, seeds agreeing),"
         f" budget {budget}{rule}",
@@ -180,13 +180,12 @@ INIT_STYLE = {"notebook": ("tab:blue", "o"), "authors": ("tab:orange", "s")}
 
 
 def plot_fraction(
-    theory: str, summary: str, members: list[str] | str, pdf: str, png: str, p: int = 10
+    theory: str, summary: str, members: list[str], pdf: str, png: str, p: int = 10
 ) -> None:
     """Training fraction: (a) the effective theory's share of training sets that force the
     linear representation and the network's share of seeds reaching RQI > 0.95 (each start),
     with the crossings of 1/2; (b) steps to RQI > 0.95 per seed and their median (the paper's
     Fig. 4b criterion); (c) mean final test accuracy. `members`: one table per start."""
-    members = [members] if isinstance(members, str) else members
     p = int(p)
     theo, summ = pd.read_csv(theory), read_json(summary)
     fig, (ax_p, ax_t, ax_a) = plt.subplots(

@@ -178,14 +178,17 @@ def markdown(table: pd.DataFrame, claims: list[Claim], level: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _paths(value: Any) -> list[str]:
-    return [str(p) for p in np.atleast_1d(value)]
-
-
-def build(claims: Any, results: str, level: str, csv: str, md: str, studies: Any = None) -> None:
+def build(
+    claims: list[str],
+    results: str,
+    level: str,
+    csv: str,
+    md: str,
+    studies: list[str] | None = None,
+) -> None:
     """The `scorecard` verb: claims files (or a directory of them) -> scorecard.csv and .md."""
-    paths = [q for p in _paths(claims) for q in (claim_files(p) if Path(p).is_dir() else [p])]
-    loaded = load_claims(paths, None if studies is None else _paths(studies))
+    paths = [q for p in claims for q in (claim_files(p) if Path(p).is_dir() else [p])]
+    loaded = load_claims(paths, studies)
     table = scorecard(loaded, results, level)
     write_csv(csv, table)
     with atomic_path(md) as tmp:
