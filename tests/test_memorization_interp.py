@@ -12,7 +12,8 @@ import torch
 from conftest import load_config
 
 from learning_dynamics.history import read_arrays
-from learning_dynamics.memorization import analysis, interp, interp_cells, model, runs
+from learning_dynamics.memorization import cells as mem_cells
+from learning_dynamics.memorization import interp, model, results, runs
 from learning_dynamics.memorization.laws import Law, make_law
 
 torch.set_num_threads(1)
@@ -126,35 +127,36 @@ def test_projection_distance():
 
 # ---- the five cells end to end at quick budgets -------------------------------------------
 
+INTERP_CELLS = ("attention", "contributions", "superposition", "rank_distance", "almost_rank")
+
 
 @pytest.fixture(scope="module")
 def cells(tmp_path_factory) -> dict:
     study = load_config()["memorization"]
     root = tmp_path_factory.mktemp("interp")
     out = {}
-    for cell in interp_cells.ANALYSES:
+    for cell in INTERP_CELLS:
         cfg = runs.job_config(study, cell)
         data, hist, ex = (str(root / f"{cell}_{k}.h5") for k in ("data", "hist", "extract"))
         model.make_data(runs.data_config(cfg), data)
         model.train(cfg, data, hist)
-        analysis.extract(hist, ex)
+        results.extract(hist, ex)
         files = {k: root / f"{cell}.{k}" for k in ("json", "csv", "h5", "pdf", "png")}
-        analysis.analyse(
+        mem_cells.analyse(
             cell, ex, data, study, str(files["json"]), str(files["csv"]), str(files["h5"])
         )
         summary = json.loads(files["json"].read_text())
         table = pd.read_csv(files["csv"])
         arrays = read_arrays(files["h5"])
-        interp_cells.PLOTS[cell](
-            summary, table, arrays, [analysis.Extract(ex)], str(files["pdf"]), str(files["png"])
+        mem_cells.module(cell).plot(
+            summary, table, arrays, [results.Extract(ex)], str(files["pdf"]), str(files["png"])
         )
         out[cell] = {"summary": summary, "table": table, "arrays": arrays, "files": files}
     return out
 
 
-@pytest.mark.parametrize("cell", list(interp_cells.ANALYSES))
+@pytest.mark.parametrize("cell", INTERP_CELLS)
 def test_cell_writes_its_files(cells, cell):
-    assert set(interp_cells.PLOTS) == set(interp_cells.ANALYSES)
     for path in cells[cell]["files"].values():
         assert path.stat().st_size > 0
     assert cells[cell]["summary"]["cell"] == cell
@@ -166,6 +168,27 @@ def test_attention_cell(cells):
     assert maps.shape == (3, 30, 30) and sv.shape == (3, 30)
     assert ((maps >= 0) & (maps <= 1)).all()
     assert (sv[:, :-1] >= sv[:, 1:] - 1e-9).all()
+    low, high = c["summary"]["notebook_map_deviation"]["random_init_max"]
+    assert 0.2 < low <= high <= 1  # the notebook's maps are not the model's attention
+
+
+def test_notebook_attention_map_is_the_transposed_form_on_raw_embeddings():
+    """Where W_Q W_Kᵀ = W_Qᵀ W_K (symmetric W_Q = W_K), E's rows are already layer-normed and
+    d_head = d, the notebook's map is the model's attention; on random weights it is not."""
+    arch = model.Arch(N=12, d=4, para=2)
+    p = model.init_params(arch, [3])
+    keep = model.skip_coefficients([{}], torch.device("cpu"))
+    e = p["E"] - p["E"].mean(-1, keepdim=True)
+    p["E"] = e / e.square().mean(-1, keepdim=True).sqrt()  # LN(E) = E (to 1e-10)
+    s = torch.randn(2, 4, 4, generator=torch.Generator().manual_seed(0))
+    sym = (s + s.mT).reshape(8, 4)  # one symmetric 4 × 4 per head
+    p["QKV"][0, 0, 0], p["QKV"][0, 0, 1] = sym, sym
+    torch.testing.assert_close(
+        interp.notebook_attention_maps(p, arch, keep), interp.attention_maps(p, arch, keep)
+    )
+    p["QKV"][0, 0, 1] = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
+    gap = interp.notebook_attention_maps(p, arch, keep) - interp.attention_maps(p, arch, keep)
+    assert float(gap.abs().max()) > 0.1
 
 
 def test_contributions_cell(cells):
@@ -173,8 +196,16 @@ def test_contributions_cell(cells):
     assert len(table) == 10 * 5  # every (x1, x2) of the law once
     # the residual is skipped, so the heads' summed margin is the logit margin
     assert (table.group - table.logit_margin).abs().max() < 1e-4
-    basis = cells["contributions"]["arrays"]["example_basis"]
+    arrays, s = cells["contributions"]["arrays"], cells["contributions"]["summary"]
+    basis = arrays["example_basis"]
     assert abs(basis[-1]).max() < 1e-4  # the skipped residual contributes nothing
+    # W_UᵀW_U·X: its row sums are the heads' logits (X = the heads' new-basis coefficients)
+    rows = arrays["gram_times_basis"].sum(1)
+    heads = arrays["example_contributions"][:-1].sum(0)  # centred contributions
+    assert abs((rows - rows.mean()) - heads).max() < 1e-4
+    check = arrays["sign_check"]
+    assert check.shape == (len(arrays["sign_check_targets"]), 10) and check.dtype == bool
+    assert 0 <= s["sign_check"]["every_head_raises_target"] <= 1
 
 
 def test_superposition_cell(cells):

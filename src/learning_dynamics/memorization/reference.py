@@ -1,6 +1,7 @@
 """The seed-style memorization transformer and training loop: plain nn.Modules as the seed's
-missing `models`/`train` modules are specified, for tests (the batched model must compute the
-same function) and for the benchmark (the loop the project is timed against).
+`models`/`train` modules work (the authors' repository, commit 09bf52f: E, P, U are
+nn.Linear(d, rows) weights), for tests (the batched model must compute the same function and
+start E, P the same way) and for the benchmark (the loop the project is timed against).
 
 The model runs `para` nn.MultiheadAttention modules over the whole 3-token sequence under a
 causal mask and reads the logits at position 1 (the prediction of x3); the loop trains on batches
@@ -29,8 +30,9 @@ class SeedStyleTransformer(nn.Module):
         self.arch = arch
         self.keep = {k: 0.0 if (skips or {}).get(k, False) else 1.0 for k in SKIPS}
         d = arch.d
-        self.word_emb = nn.Embedding(arch.N, d)
-        self.pos_emb = nn.Embedding(arch.context, d)
+        # the authors' tables: nn.Linear(d, rows) weights (uniform in ±1/√d), read by row
+        self.word_emb = nn.Linear(d, arch.N, bias=False)
+        self.pos_emb = nn.Linear(d, arch.context, bias=False)
         self.attn = nn.ModuleList(
             nn.ModuleList(
                 nn.MultiheadAttention(d, arch.heads, bias=False, batch_first=True)
@@ -51,7 +53,7 @@ class SeedStyleTransformer(nn.Module):
         """Centred logits (B, N) predicting x3 from a batch of sequences (B, 3)."""
         t = x.shape[1]
         k = self.keep
-        res = self.word_emb(x)
+        res = self.word_emb.weight[x]
         pos = self.pos_emb.weight[:t]
         mask = torch.ones(t, t, dtype=torch.bool).triu(1)  # True: may not attend
         for layer, modules in enumerate(self.attn):
