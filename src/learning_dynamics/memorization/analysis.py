@@ -240,28 +240,15 @@ def _scaling(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Res
     return Result(summary, rows, {})
 
 
-def _capacity(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
-    """A capacity sweep: accuracy per (point, seed) as the paper reports it (mean of the last
-    `last` batch accuracies) and the exact expected accuracy, with the paper's lower bound
-    1/N + (1 − 1/N)(H·d_head + d)/N²."""
-    last = int(config["capacity"]["last"])
-    frame = pd.concat([member_table(ex, None, last) for ex in exs], ignore_index=True)
-    frame["d_head"] = [int(h) for h in frame.d_head]
-    n = frame.N
-    frame["lower_bound"] = 1 / n + (1 - 1 / n) * (frame.para * frame.d_head + frame.d) / n**2
-    frame["facts"] = n**2
-    points = frame.groupby(["para", "d_head", "d"], as_index=False).agg(
-        accuracy_mean=("batch_accuracy", "mean"),
-        accuracy_min=("batch_accuracy", "min"),
-        accuracy_max=("batch_accuracy", "max"),
-        exact_mean=("accuracy", "mean"),
-        lower_bound=("lower_bound", "first"),
-    )
-    summary = {
-        "points": points.to_dict(orient="records"),
-        "above_bound": bool((frame.batch_accuracy >= frame.lower_bound).all()),
-    }
-    return Result(summary, frame, {})
+def _capacity(sweep: str):  # noqa: ANN202
+    """A capacity sweep (`capacity.analyse_capacity`)."""
+
+    def run(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
+        from .capacity import analyse_capacity
+
+        return Result(*analyse_capacity(sweep, exs, config))
+
+    return run
 
 
 ANALYSES = {
@@ -269,7 +256,7 @@ ANALYSES = {
     "freezing": _freezing,
     "architecture": _architecture,
     "scaling": _scaling,
-    "capacity_heads": _capacity,
-    "capacity_head_dim": _capacity,
-    "capacity_embed_dim": _capacity,
+    "capacity_heads": _capacity("capacity_heads"),
+    "capacity_head_dim": _capacity("capacity_head_dim"),
+    "capacity_embed_dim": _capacity("capacity_embed_dim"),
 }

@@ -15,18 +15,8 @@ import pandas as pd
 from ..history import read_arrays
 from ..plotting import COLUMN, plt, save_figure
 from .analysis import Extract
-
-# The paper's stored results at N = 50 (spec): endpoints of each capacity curve.
-PAPER_CAPACITY = {
-    "capacity_heads": [(1, 0.130), (31, 0.997)],
-    "capacity_head_dim": [(1, 0.081), (10, 0.804)],
-    "capacity_embed_dim": [(5, 0.26), (10, 0.81)],
-}
-AXIS = {
-    "capacity_heads": ("para", "heads H"),
-    "capacity_head_dim": ("d_head", "head dimension $d_h$"),
-    "capacity_embed_dim": ("d", "embedding dimension $d$"),
-}
+from .capacity import AXIS as CAPACITY_AXIS
+from .capacity import plot_capacity
 
 
 def _smooth(y: np.ndarray, window: int) -> np.ndarray:
@@ -134,45 +124,12 @@ def plot_scaling(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: A
     save_figure(fig, pdf, png)
 
 
-def plot_capacity(summary, table, arrays, extracts, pdf, png, sweep: str) -> None:  # noqa: ANN001
-    """A capacity sweep: accuracy (mean of the last batch accuracies; band: min–max over seeds)
-    vs the varied size, the exact expected accuracy, and the paper's lower bound."""
-    column, label = AXIS[sweep]
-    points = pd.DataFrame(summary["points"]).sort_values(column)
-    fig, ax = plt.subplots(figsize=(1.4 * COLUMN, 1.0 * COLUMN))
-    x = points[column]
-    ax.fill_between(x, points.accuracy_min, points.accuracy_max, color="C0", alpha=0.25)
-    ax.plot(x, points.accuracy_mean, "o-", color="C0", label="trained (last batches)")
-    ax.plot(x, points.exact_mean, "s:", color="C1", ms=3, label="expected (exact)")
-    ax.plot(
-        x,
-        points.lower_bound,
-        "k--",
-        label=r"bound $\frac{1}{N}+(1-\frac{1}{N})"
-        r"\frac{H d_h + d}{N^2}$",
-    )
-    n = int(table.N.iloc[0])
-    if n == 50:
-        px, py = zip(*PAPER_CAPACITY[sweep], strict=True)
-        ax.plot(px, py, "r*", ms=9, label="paper (stored results)")
-    fixed = {"para": "H", "d_head": "d_h", "d": "d"}
-    rest = ", ".join(f"{fixed[c]}={int(table[c].iloc[0])}" for c in fixed if c != column)
-    ax.set(
-        xlabel=label,
-        ylabel="accuracy",
-        ylim=(0, 1.05),
-        title=f"capacity: N={n} ({n * n} facts), {rest}",
-    )
-    ax.legend(fontsize=7, loc="upper left")
-    save_figure(fig, pdf, png)
-
-
 PLOTS = {
     "dynamics": plot_dynamics,
     "freezing": plot_freezing,
     "architecture": plot_architecture,
     "scaling": plot_scaling,
-    **{s: (lambda *a, _s=s: plot_capacity(*a, sweep=_s)) for s in AXIS},
+    **{s: (lambda *a, _s=s: plot_capacity(*a, sweep=_s)) for s in CAPACITY_AXIS},
 }
 
 

@@ -1,0 +1,203 @@
+"""Memorization study: the paper's capacity figures (Figs. 1a, 1b, 2a), analysis and plot.
+
+Each sweep trains, at every point, the authors' final model with their recipe (the
+reproduction; `runs.capacity_members`) and our per-head model with the same recipe (the
+comparison), several repeats each. The analysis reports per point and variant the authors'
+metric (the mean training-batch accuracy of the 100 steps before the last, their
+`sum(Acc[-101:-1])/100`, averaged over repeats) beside our exact accuracy over all N² facts at
+the last step, the paper's stored value, and the existence bound of Corollary 2 with T0 = N²:
+accuracy >= 1/N + (1 - 1/N)(H·d_h + d)/N². The bound's construction takes d_h <= d (the paper's
+equation (1) and its footnote 1), so it is reported and drawn only where d_h <= d.
+
+Writes one CSV row per point (`table.csv`), the per-repeat values (`arrays.h5`: one
+(points, repeats) array per variant and metric) and the numbers in `summary.json`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# The paper's points: the authors' stored results, `Scaling laws/Data_exp_1_10.csv` (Fig. 1a),
+# `Data_exp_2.csv` (Fig. 1b), `Data_exp_3.csv` (Fig. 2a) of leodana2000/Transformer_Attentional_
+# Memory: the mean over 5 repeats of the mean batch accuracy of the 100 steps before the last.
+PAPER = {
+    "capacity_heads": dict(
+        zip(range(1, 32, 5), (0.130, 0.324, 0.506, 0.685, 0.861, 0.963, 0.997), strict=True)
+    ),
+    "capacity_head_dim": dict(
+        zip(
+            range(1, 11),
+            (0.081, 0.110, 0.155, 0.209, 0.288, 0.357, 0.453, 0.546, 0.639, 0.804),
+            strict=True,
+        )
+    ),
+    "capacity_embed_dim": dict(
+        zip(
+            range(5, 16),
+            (0.264, 0.362, 0.460, 0.578, 0.697, 0.809, 0.777, 0.789, 0.786, 0.812, 0.814),
+            strict=True,
+        )
+    ),
+}
+# the column a sweep varies, its name in the table and its axis label
+AXIS = {
+    "capacity_heads": ("para", "H", "heads $H$"),
+    "capacity_head_dim": ("d_head", "d_head", "head dimension $d_h$"),
+    "capacity_embed_dim": ("d", "d", "embedding dimension $d$"),
+}
+PAPER_N = 50
+
+
+def lower_bound(n: int, heads: int, d_head: int, d: int) -> float:
+    """Corollary 2 with T0 = N² facts: 1/N + (1 − 1/N)(H·d_h + d)/N² (valid for d_h <= d)."""
+    return 1 / n + (1 - 1 / n) * min(heads * d_head + d, n * n) / n**2
+
+
+def facts(accuracy: np.ndarray, n: int) -> np.ndarray:
+    """Facts an accuracy stands for, inverting Corollary 2's map: (acc − 1/N)/(1 − 1/N)·N²."""
+    return (np.asarray(accuracy) - 1 / n) / (1 - 1 / n) * n * n
+
+
+def facts_per_head(heads: np.ndarray, accuracy: np.ndarray, n: int) -> float:
+    """Slope of facts against H before saturation, the authors' rule (EXP_1_and_4.py): a least
+    squares line through the points up to and including the first with accuracy > 0.95."""
+    heads, accuracy = np.asarray(heads, float), np.asarray(accuracy, float)
+    above = np.nonzero(accuracy > 0.95)[0]
+    stop = above[0] + 1 if len(above) else len(accuracy)
+    if stop < 2:
+        return float("nan")
+    return float(np.polyfit(heads[:stop], facts(accuracy[:stop], n), 1)[0])
+
+
+def member_values(ex: Any, last: int) -> pd.DataFrame:
+    """One row per member of an extract: variant, shape, seed, the authors' metric
+    (`paper_metric`: mean batch accuracy of the `last` steps before the final one), the plain
+    mean of the last `last`, and the exact accuracy and divergence at the final step."""
+    acc = ex["metrics/accuracy"]
+    rows = []
+    for k, m in enumerate(ex.members):
+        rows.append(
+            {
+                "variant": m["variant"],
+                "H": int(m["para"]),
+                "d_head": int(m["d_head"]),
+                "d": int(m["d"]),
+                "N": int(m["N"]),
+                "seed": int(m["seed"]),
+                "paper_metric": float(acc[-last - 1 : -1, k].mean()),
+                "last_mean": float(acc[-last:, k].mean()),
+                "exact": float(ex["exact/accuracy"][-1, k]),
+                "divergence": float(ex["exact/divergence"][-1, k]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def analyse_capacity(
+    sweep: str, exs: list[Any], config: dict[str, Any]
+) -> tuple[dict[str, Any], pd.DataFrame, dict[str, np.ndarray]]:
+    """(summary, one row per point, per-repeat arrays) of a capacity sweep from its extracts."""
+    c = config["capacity"]
+    frame = pd.concat([member_values(ex, int(c["last"])) for ex in exs], ignore_index=True)
+    _, axis, _ = AXIS[sweep]
+    n = int(frame.N.iloc[0])
+    variants = list(c["variants"])
+    paper = PAPER[sweep] if n == PAPER_N else {}
+    rows, arrays = [], {}
+    for (h, dh, d), point in frame.groupby(["H", "d_head", "d"], sort=False):
+        row: dict[str, Any] = {"H": h, "d_head": dh, "d": d, "N": n, "facts": n * n}
+        row["paper"] = paper.get({"H": h, "d_head": dh, "d": d}[axis], np.nan)
+        for v in variants:
+            r = point[point.variant == v].sort_values("seed")
+            row[f"{v}_accuracy"] = r.paper_metric.mean()
+            row[f"{v}_min"] = r.paper_metric.min()
+            row[f"{v}_max"] = r.paper_metric.max()
+            row[f"{v}_std"] = r.paper_metric.std(ddof=1) if len(r) > 1 else np.nan
+            row[f"{v}_exact"] = r.exact.mean()
+            row[f"{v}_exact_min"] = r.exact.min()
+            row[f"{v}_exact_max"] = r.exact.max()
+            row[f"{v}_repeats"] = len(r)
+        row["bound_applies"] = bool(dh <= d)
+        row["lower_bound"] = lower_bound(n, h, dh, d) if dh <= d else np.nan
+        rows.append(row)
+    table = pd.DataFrame(rows).sort_values(axis, ignore_index=True)
+    key = ["H", "d_head", "d"]
+    for v in variants:
+        part = frame[frame.variant == v].sort_values(key + ["seed"])
+        for metric in ("paper_metric", "exact"):
+            grid = part.pivot_table(index=key, columns="seed", values=metric)
+            grid = grid.reindex(pd.MultiIndex.from_frame(table[key]))
+            arrays[f"{v}/{metric}"] = grid.to_numpy()
+    arrays["axis"] = table[axis].to_numpy()
+
+    summary: dict[str, Any] = {
+        "axis": axis,
+        "N": n,
+        "facts": n * n,
+        "variants": {v: dict(c["variants"][v]) for v in variants},
+        "repeats": {v: int(table[f"{v}_repeats"].min()) for v in variants},
+        "metric": f"mean batch accuracy of the {c['last']} steps before the last, over repeats",
+        "points": table.to_dict(orient="records"),
+    }
+    for v in variants:
+        summary[v] = {
+            "accuracy": dict(zip(table[axis].astype(str), table[f"{v}_accuracy"], strict=True)),
+            "exact": dict(zip(table[axis].astype(str), table[f"{v}_exact"], strict=True)),
+            "max_spread": float((table[f"{v}_max"] - table[f"{v}_min"]).max()),
+            "max_metric_vs_exact": float(
+                (table[f"{v}_accuracy"] - table[f"{v}_exact"]).abs().max()
+            ),
+        }
+        if paper:
+            diff = table[f"{v}_accuracy"] - table.paper
+            summary[v]["max_abs_diff_vs_paper"] = float(diff.abs().max())
+            summary[v]["mean_diff_vs_paper"] = float(diff.mean())
+        applies = table.bound_applies
+        summary[v]["above_bound"] = bool(
+            (table[f"{v}_min"][applies] >= table.lower_bound[applies]).all()
+        )
+    if sweep == "capacity_heads":
+        fph = {v: facts_per_head(table.H, table[f"{v}_accuracy"], n) for v in variants}
+        if paper:
+            fph["paper"] = facts_per_head(table.H, table.paper, n)
+        summary["facts_per_head"] = fph
+    return summary, table, arrays
+
+
+def plot_capacity(summary, table, arrays, extracts, pdf, png, sweep: str) -> None:  # noqa: ANN001
+    """A capacity figure: per point the paper's value, the reproduction (authors' layout and
+    recipe) and the per-head comparison (same recipe), bands min–max over repeats, the exact
+    accuracy over all N² facts, random guessing and Corollary 2's bound where d_h <= d."""
+    from ..plotting import COLUMN, plt, save_figure
+
+    _, axis, label = AXIS[sweep]
+    t = table.sort_values(axis)
+    x = t[axis]
+    n = int(summary["N"])
+    fig, ax = plt.subplots(figsize=(1.5 * COLUMN, 1.1 * COLUMN))
+    names = {
+        "reproduction": "authors' layout (reproduction)",
+        "per_head": "per-head layout (ours)",
+    }
+    for i, v in enumerate(summary["variants"]):
+        colour = f"C{i}"
+        ax.fill_between(x, t[f"{v}_min"], t[f"{v}_max"], color=colour, alpha=0.25, lw=0)
+        ax.plot(x, t[f"{v}_accuracy"], "o-", color=colour, ms=3, label=names.get(v, v))
+        ax.plot(x, t[f"{v}_exact"], ":", color=colour, lw=1, label=f"{v}: exact, all $N^2$")
+    if t.paper.notna().any():
+        ax.plot(x, t.paper, "k*--", ms=7, lw=0.8, label="paper (authors' stored)")
+    applies = t.bound_applies.to_numpy()
+    if applies.any():
+        ax.plot(x[applies], t.lower_bound[applies], color="C3", ls="--", lw=1,
+                label=r"Cor. 2 bound ($d_h \leq d$)")  # fmt: skip
+    ax.axhline(1 / n, color="grey", lw=0.8, ls="-.", label="random $1/N$")
+    fixed = {"H": "H", "d_head": "d_h", "d": "d"}
+    rest = ", ".join(f"{fixed[c]}={int(t[c].iloc[0])}" for c in fixed if c != axis)
+    reps = ", ".join(f"{v} ×{r}" for v, r in summary["repeats"].items())
+    ax.set(xlabel=label, ylabel="accuracy", ylim=(0, 1.05))
+    ax.set_title(f"N={n} ({n * n} facts), {rest}; repeats: {reps}", fontsize=8)
+    ax.legend(fontsize=6, loc="lower right" if sweep != "capacity_embed_dim" else "best")
+    save_figure(fig, pdf, png)
