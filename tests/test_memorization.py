@@ -3,6 +3,7 @@ exact metrics, freezing, ensembles, resume, and the workflow at quick budgets.""
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 
@@ -11,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import load_config, snakemake
+from conftest import ROOT, load_config, snakemake
 
+from learning_dynamics.memorization import cells as mem_cells
 from learning_dynamics.memorization import runs
 from learning_dynamics.memorization.laws import (
     BatchSampler,
@@ -237,8 +239,68 @@ def test_capacity_job_split():
     assert {m["para"] for m in members} == {1, 4, 7}
 
 
+def test_every_cell_has_one_module_with_its_analysis_and_figure():
+    assert set(mem_cells.MODULES) == set(runs.CELLS + runs.SWEEPS)
+    for cell in mem_cells.MODULES:
+        module = mem_cells.module(cell)
+        assert callable(module.analyse) and callable(module.plot), cell
+        assert module.__name__.endswith(f".cells.{mem_cells.MODULES[cell]}")
+    with pytest.raises(ValueError, match="no memorization cell"):
+        mem_cells.module("nope")
+    # every figure rule is written out by name (grep finds it), none generated in a loop
+    rules = (ROOT / "workflow" / "rules" / "memorization.smk").read_text()
+    for cell in mem_cells.MODULES:
+        assert f"\nrule memorization_{cell}:\n" in rules, cell
+    assert "\nfor " not in rules
+
+
+def test_no_import_cycle_in_the_package():
+    """Every module-level or local `import` inside src/ as a graph: it has no cycle."""
+    src = ROOT / "src"
+    modules = {}
+    for path in src.rglob("*.py"):
+        parts = list(path.relative_to(src).with_suffix("").parts)
+        package = parts[-1] == "__init__"
+        name = ".".join(parts[:-1] if package else parts)
+        modules[name] = (path, name if package else name.rpartition(".")[0])
+    graph = {}
+    for name, (path, package) in modules.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package
+                for _ in range(node.level - 1):
+                    base = base.rpartition(".")[0]
+                target = f"{base}.{node.module}" if node.level and node.module else base
+                target = target if node.level else node.module
+                for alias in node.names:
+                    full = f"{target}.{alias.name}"
+                    deps.add(full if full in modules else target)
+            elif isinstance(node, ast.Import):
+                deps.update(alias.name for alias in node.names)
+        graph[name] = {d for d in deps if d in modules and d != name}
+    assert (
+        "learning_dynamics.memorization.results"
+        in graph["learning_dynamics.memorization.cells.dynamics"]
+    )
+    done, path = set(), []
+
+    def visit(name: str) -> None:
+        path.append(name)
+        for dep in graph[name]:
+            assert dep not in path, " -> ".join([*path[path.index(dep) :], dep])
+            if dep not in done:
+                visit(dep)
+        path.pop()
+        done.add(name)
+
+    for name in graph:
+        if name not in done:
+            visit(name)
+
+
 def test_quick_workflow_dry_runs_every_memorization_figure(tmp_path):
-    targets = [f"memorization_{c}" for c in runs.ANALYSES]
+    targets = [f"memorization_{c}" for c in mem_cells.MODULES]
     out = snakemake(tmp_path, *targets, "-n", "--configfile", "config/quick.yaml")
     assert "memorization_train" in out.stdout
 
@@ -255,7 +317,7 @@ def test_bad_memorization_config_is_refused_naming_the_key(tmp_path):
 
 @pytest.mark.slow
 def test_quick_workflow_builds_every_memorization_figure(tmp_path):
-    targets = [f"memorization_{c}" for c in runs.ANALYSES]
+    targets = [f"memorization_{c}" for c in mem_cells.MODULES]
     snakemake(tmp_path, *targets, "--cores", "2", "--configfile", "config/quick.yaml")
     figures = tmp_path / "results" / "figures"
     for name in targets:

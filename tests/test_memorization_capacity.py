@@ -10,7 +10,7 @@ import torch
 from conftest import load_config
 
 from learning_dynamics.memorization import runs
-from learning_dynamics.memorization.capacity import (
+from learning_dynamics.memorization.cells.capacity import (
     PAPER,
     facts_per_head,
     lower_bound,

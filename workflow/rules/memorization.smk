@@ -1,14 +1,34 @@
 # Memorization study (seed 001): attention-only transformers memorizing associations.
 # Every seed cell is one training job; the scaling grid and the capacity sweeps are split into
 # `jobs` chunks (config). Each job: data (its laws) -> train (one batched ensemble per shape)
-# -> extract; each cell/sweep: analyse -> one figure `memorization_<cell>`.
+# -> extract; each cell/sweep: analyse -> one figure `memorization_<cell>`, drawn by the `plot`
+# of src/learning_dynamics/memorization/cells/<module>.py (registry: cells.MODULES).
 
+from learning_dynamics.memorization import cells as mem_cells
 from learning_dynamics.memorization import runs as mem_runs
 
 MZ = config["memorization"]
 MZ_DIR = f"{RESULTS}/memorization"
 MZ_JOBS = "|".join(mem_runs.jobs(MZ))
-MZ_CELLS = "|".join(mem_runs.ANALYSES)
+MZ_CELLS = "|".join(mem_cells.MODULES)
+
+
+def mz_figure_inputs(cell):
+    """What a cell's figure reads: its analysis files and its training jobs' extracts."""
+    return {
+        "summary": f"{MZ_DIR}/{cell}/summary.json",
+        "table": f"{MZ_DIR}/{cell}/table.csv",
+        "arrays": f"{MZ_DIR}/{cell}/arrays.h5",
+        "extracts": [f"{MZ_DIR}/{j}/extract.h5" for j in mem_runs.cell_jobs(MZ, cell)],
+    }
+
+
+# The shell line of every figure rule below (the cell is the rule's `params.cell`).
+MZ_PLOT = (
+    "{LD} memorization plot --cell {params.cell} --summary {input.summary}"
+    " --table {input.table} --arrays {input.arrays} --extracts {input.extracts}"
+    " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+)
 
 
 rule memorization_data:
@@ -79,24 +99,158 @@ rule memorization_analyse:
         " --table {output.table} --arrays {output.arrays} --threads {threads} > {log} 2>&1"
 
 
-# One target per figure: `snakemake memorization_<cell>`.
-for _cell in mem_runs.ANALYSES:
+# One target per figure: `snakemake memorization_<cell>`; the cell's module draws it.
+rule memorization_dynamics:
+    input:
+        **mz_figure_inputs("dynamics"),
+    output:
+        **figure("memorization_dynamics"),
+    params:
+        cell="dynamics",
+    log:
+        f"{LOGS}/figures/memorization_dynamics.log",
+    shell:
+        MZ_PLOT
 
-    rule:
-        name:
-            f"memorization_{_cell}"
-        input:
-            summary=f"{MZ_DIR}/{_cell}/summary.json",
-            table=f"{MZ_DIR}/{_cell}/table.csv",
-            arrays=f"{MZ_DIR}/{_cell}/arrays.h5",
-            extracts=[f"{MZ_DIR}/{j}/extract.h5" for j in mem_runs.cell_jobs(MZ, _cell)],
-        output:
-            **figure(f"memorization_{_cell}"),
-        params:
-            cell=_cell,
-        log:
-            f"{LOGS}/figures/memorization_{_cell}.log",
-        shell:
-            "{LD} memorization plot --cell {params.cell} --summary {input.summary}"
-            " --table {input.table} --arrays {input.arrays} --extracts {input.extracts}"
-            " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+
+rule memorization_freezing:
+    input:
+        **mz_figure_inputs("freezing"),
+    output:
+        **figure("memorization_freezing"),
+    params:
+        cell="freezing",
+    log:
+        f"{LOGS}/figures/memorization_freezing.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_scaling:
+    input:
+        **mz_figure_inputs("scaling"),
+    output:
+        **figure("memorization_scaling"),
+    params:
+        cell="scaling",
+    log:
+        f"{LOGS}/figures/memorization_scaling.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_architecture:
+    input:
+        **mz_figure_inputs("architecture"),
+    output:
+        **figure("memorization_architecture"),
+    params:
+        cell="architecture",
+    log:
+        f"{LOGS}/figures/memorization_architecture.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_attention:
+    input:
+        **mz_figure_inputs("attention"),
+    output:
+        **figure("memorization_attention"),
+    params:
+        cell="attention",
+    log:
+        f"{LOGS}/figures/memorization_attention.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_contributions:
+    input:
+        **mz_figure_inputs("contributions"),
+    output:
+        **figure("memorization_contributions"),
+    params:
+        cell="contributions",
+    log:
+        f"{LOGS}/figures/memorization_contributions.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_superposition:
+    input:
+        **mz_figure_inputs("superposition"),
+    output:
+        **figure("memorization_superposition"),
+    params:
+        cell="superposition",
+    log:
+        f"{LOGS}/figures/memorization_superposition.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_rank_distance:
+    input:
+        **mz_figure_inputs("rank_distance"),
+    output:
+        **figure("memorization_rank_distance"),
+    params:
+        cell="rank_distance",
+    log:
+        f"{LOGS}/figures/memorization_rank_distance.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_almost_rank:
+    input:
+        **mz_figure_inputs("almost_rank"),
+    output:
+        **figure("memorization_almost_rank"),
+    params:
+        cell="almost_rank",
+    log:
+        f"{LOGS}/figures/memorization_almost_rank.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_capacity_heads:
+    input:
+        **mz_figure_inputs("capacity_heads"),
+    output:
+        **figure("memorization_capacity_heads"),
+    params:
+        cell="capacity_heads",
+    log:
+        f"{LOGS}/figures/memorization_capacity_heads.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_capacity_head_dim:
+    input:
+        **mz_figure_inputs("capacity_head_dim"),
+    output:
+        **figure("memorization_capacity_head_dim"),
+    params:
+        cell="capacity_head_dim",
+    log:
+        f"{LOGS}/figures/memorization_capacity_head_dim.log",
+    shell:
+        MZ_PLOT
+
+
+rule memorization_capacity_embed_dim:
+    input:
+        **mz_figure_inputs("capacity_embed_dim"),
+    output:
+        **figure("memorization_capacity_embed_dim"),
+    params:
+        cell="capacity_embed_dim",
+    log:
+        f"{LOGS}/figures/memorization_capacity_embed_dim.log",
+    shell:
+        MZ_PLOT

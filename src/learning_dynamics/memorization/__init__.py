@@ -3,16 +3,18 @@ memorize factual associations, their learning dynamics, and their capacity.
 
 Modules: `runs` (the training jobs a config defines), `laws` (data laws, sampling, entropy),
 `model` (transformer and low-rank ensembles, losses, exact metrics, trainer; data and train
-verbs), `interp` (attention maps, head contributions), `analysis` (extract and one analyse verb
-per seed cell), `figures` (one plot verb per figure), `reference` (the seed-style single run, for
-tests and the benchmark).
+verbs), `interp` (the math of the interpretability cells: attention maps, head contributions,
+projections), `results` (the extract verb and the types every cell shares), `cells` (one module
+per notebook cell with its analysis and figure, and the registry the analyse and plot verbs look
+cells up in), `panels` (figure panels several cells draw), `reference` (the seed-style single
+run, for tests and the benchmark).
 """
 
 # DAG verb -> "module:function", imported only when the verb runs (keeps the workflow fast).
 VERBS = {
     "make_data": "model:make_data",
     "train": "model:train",
-    "extract": "analysis:extract",
-    "analyse": "analysis:analyse",
-    "plot": "figures:plot",
+    "extract": "results:extract",
+    "analyse": "cells:analyse",
+    "plot": "cells:plot",
 }

@@ -250,9 +250,7 @@ def data_config(config: dict[str, Any]) -> dict[str, Any]:
     return {"laws": [{k: m[k] for k in ("N", "law", "law_seed")} for m in config["members"]]}
 
 
-# ---- analyses and figures: which jobs and config block each one reads ---------------------------
-
-ANALYSES = CELLS + SWEEPS  # one analysis and one figure each
+# ---- analyses and figures (registry: `cells.MODULES`): which jobs and config block each reads ---
 
 
 def cell_jobs(study: dict[str, Any], cell: str) -> list[str]:

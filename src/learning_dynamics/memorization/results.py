@@ -1,5 +1,5 @@
-"""Memorization study: extract (history -> curves and final weights per member) and the
-analyses of the training cells and sweeps (tables and summaries the figures read).
+"""Memorization study: the extract verb (history -> curves and final weights per member) and the
+types every cell's analysis shares (`Extract`, `Result`, `member_table`, `random_baseline`).
 
 extract.h5 layout (one per training job, members in job order):
     metrics/step (S,), metrics/loss (S, E), metrics/accuracy (S, E)   every batch, before its update
@@ -19,7 +19,8 @@ import pandas as pd
 import torch
 
 from ..history import History, read_arrays, write_arrays
-from ..io import to_json, write_csv, write_json
+from ..io import to_json
+from . import interp
 from .laws import Law, entropy
 from .model import (
     Arch,
@@ -92,6 +93,16 @@ class Extract:
             "accuracy": float(self["exact/accuracy"][-1, k]),
         }
 
+    def final_rounded(self, k: int) -> dict[str, float]:
+        """`final(k)` rounded to 6 decimals, as the interpretability cells report it."""
+        return {key: round(v, 6) for key, v in self.final(k).items()}
+
+    def attention(self, k: int) -> torch.Tensor:
+        """Member k's layer-0 attention maps (H, N, N), entry [x1, x2]."""
+        keep = skip_coefficients([self.members[k].get("skips", {})], torch.device("cpu"))
+        with torch.no_grad():
+            return interp.attention_maps(self.params(k), self.arch(k), keep)[0]
+
 
 def random_baseline(law: Law) -> float:
     """Divergence of the uniform prediction: log N − entropy."""
@@ -99,7 +110,12 @@ def random_baseline(law: Law) -> float:
     return float(math.log(n) - entropy(law).reshape(-1)[0])
 
 
-# ---- the analyse verb: one function per cell ---------------------------------------------
+def member_law(path: str, k: int = 0) -> Law:
+    """Member k's law (no member axis) from a make_data file."""
+    return read_laws(path)[0][k]
+
+
+# ---- what a cell's analysis returns ------------------------------------------------------------
 
 
 class Result(NamedTuple):
@@ -143,120 +159,3 @@ def member_table(ex: Extract, data: str | None = None, last: int = 100) -> pd.Da
             row["random"] = random_baseline(Law(*(p[None] for p in laws[k])))
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def analyse(
-    cell: str,
-    extracts: str | list[str],
-    data: str | list[str],
-    config: dict[str, Any],
-    summary: str,
-    table: str,
-    arrays: str,
-) -> None:
-    """Run the analysis of `cell` (a seed cell or sweep) over its jobs' extracts and data files;
-    `config` is the study's config block."""
-    from . import interp_cells
-
-    extracts = [extracts] if isinstance(extracts, str) else extracts
-    data = [data] if isinstance(data, str) else data
-    analyses = {**ANALYSES, **interp_cells.ANALYSES}
-    if cell not in analyses:
-        raise ValueError(
-            f"no analysis for memorization cell {cell!r}; choose from {sorted(analyses)}"
-        )
-    exs = [Extract(p) for p in extracts]
-    result = analyses[cell](exs, data, config)
-    write_json(summary, {"cell": cell, **result.summary})
-    write_csv(table, result.table)
-    write_arrays(arrays, result.arrays, {"cell": cell})
-
-
-def _dynamics(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
-    """Cell 1: both losses against the random (log N − entropy) and optimal (trained low-rank)
-    baselines, batch and exact."""
-    frame = member_table(exs[0], data[0])
-    names = {
-        ("transformer", "divergence"): "full_divergence",
-        ("transformer", "next_token"): "next_token",
-        ("low_rank", "divergence"): "low_rank",
-    }
-    frame.insert(0, "run", [names[(r.model, r.loss_type)] for r in frame.itertuples()])
-    summary = {
-        r.run: {k: getattr(r, k) for k in ("loss", "batch_accuracy", "divergence", "accuracy")}
-        for r in frame.itertuples()
-    }
-    summary["random_baseline"] = float(frame.random.iloc[0])
-    summary["optimal_baseline"] = summary["low_rank"]["divergence"]
-    summary["params"] = int(frame.params.iloc[0])
-    return Result(summary, frame, {})
-
-
-def _freezing(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
-    """Cell 2: the final loss when only some components train."""
-    frame = member_table(exs[0], data[0])
-    every = ["E", "P", "QKV", "O", "U"]
-    frame.insert(
-        0, "trains", ["+".join(c for c in every if c not in m["freeze"]) for m in exs[0].members]
-    )
-    summary = {
-        f"trains {r.trains}": {"loss": r.loss, "divergence": r.divergence, "accuracy": r.accuracy}
-        for r in frame.itertuples()
-    }
-    summary["random_baseline"] = float(frame.random.iloc[0])
-    return Result(summary, frame, {})
-
-
-def _architecture(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
-    """Cell 4: final divergence for every setting of the skip switches."""
-    frame = member_table(exs[0], data[0]).sort_values("divergence", ignore_index=True)
-    summary = {
-        "divergence": dict(zip(frame.skips, frame.divergence, strict=True)),
-        "accuracy": dict(zip(frame.skips, frame.accuracy, strict=True)),
-        "random_baseline": float(frame.random.iloc[0]),
-    }
-    return Result(summary, frame, {})
-
-
-def _scaling(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
-    """Cell 3: one row per transformer of the grid, with its law's random baseline and the
-    trained low-rank model of the same (N, alphas, d) as the optimal one (seed columns kept:
-    loss, unif_loss, best_loss)."""
-    frame = pd.concat(
-        [member_table(ex, d) for ex, d in zip(exs, data, strict=True)], ignore_index=True
-    )
-    base = frame[frame.model == "low_rank"].set_index(["N", "alphas", "d"])
-    rows = frame[frame.model == "transformer"].copy()
-    key = list(zip(rows.N, rows.alphas, rows.d, strict=True))
-    rows["unif_loss"] = rows["random"]
-    rows["best_loss"] = [float(base.loc[k, "loss"]) for k in key]
-    rows["best_divergence"] = [float(base.loc[k, "divergence"]) for k in key]
-    # where the transformer sits between random (0) and the optimal rank-d model (1)
-    rows["closed_gap"] = (rows.unif_loss - rows.divergence) / (
-        rows.unif_loss - rows.best_divergence
-    )
-    rows = rows.drop(columns=["member", "model"]).reset_index(drop=True)
-    summary = {"rows": len(rows), "max_closed_gap": float(rows.closed_gap.max())}
-    return Result(summary, rows, {})
-
-
-def _capacity(sweep: str):  # noqa: ANN202
-    """A capacity sweep (`capacity.analyse_capacity`)."""
-
-    def run(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
-        from .capacity import analyse_capacity
-
-        return Result(*analyse_capacity(sweep, exs, config))
-
-    return run
-
-
-ANALYSES = {
-    "dynamics": _dynamics,
-    "freezing": _freezing,
-    "architecture": _architecture,
-    "scaling": _scaling,
-    "capacity_heads": _capacity("capacity_heads"),
-    "capacity_head_dim": _capacity("capacity_head_dim"),
-    "capacity_embed_dim": _capacity("capacity_embed_dim"),
-}

@@ -1,4 +1,5 @@
-"""Memorization study: the paper's capacity figures (Figs. 1a, 1b, 2a), analysis and plot.
+"""Memorization capacity sweeps (paper Figs. 1a, 1b, 2a; cells `capacity_heads`,
+`capacity_head_dim`, `capacity_embed_dim`): analysis and plot.
 
 Each sweep trains, at every point, the authors' final model with their recipe (the
 reproduction; `runs.capacity_members`) and our per-head model with the same recipe (the
@@ -19,6 +20,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ...plotting import COLUMN, plt, save_figure
+from ..results import Extract, Result
+from ..runs import capacity_points
 
 # The paper's points: the authors' stored results, `Scaling laws/Data_exp_1_10.csv` (Fig. 1a),
 # `Data_exp_2.csv` (Fig. 1b), `Data_exp_3.csv` (Fig. 2a) of leodana2000/Transformer_Attentional_
@@ -72,7 +77,7 @@ def facts_per_head(heads: np.ndarray, accuracy: np.ndarray, n: int) -> float:
     return float(np.polyfit(heads[:stop], facts(accuracy[:stop], n), 1)[0])
 
 
-def member_values(ex: Any, last: int) -> pd.DataFrame:
+def member_values(ex: Extract, last: int) -> pd.DataFrame:
     """One row per member of an extract: variant, shape, seed, the authors' metric
     (`paper_metric`: mean batch accuracy of the `last` steps before the final one), the plain
     mean of the last `last`, and the exact accuracy and divergence at the final step."""
@@ -96,10 +101,20 @@ def member_values(ex: Any, last: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def analyse_capacity(
-    sweep: str, exs: list[Any], config: dict[str, Any]
-) -> tuple[dict[str, Any], pd.DataFrame, dict[str, np.ndarray]]:
-    """(summary, one row per point, per-repeat arrays) of a capacity sweep from its extracts."""
+def sweep_of(exs: list[Extract], config: dict[str, Any]) -> str:
+    """Which capacity sweep the extracts' members make (their shapes are its points)."""
+    shapes = {(m["d"], m["para"], m["d_head"]) for ex in exs for m in ex.members}
+    for sweep in AXIS:
+        points = capacity_points(config, sweep)
+        if shapes == {(p["d"], p["para"], p["d_head"]) for p in points}:
+            return sweep
+    raise ValueError(f"members {sorted(shapes)} are no capacity sweep of this config")
+
+
+def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
+    """Summary, one row per point and per-repeat arrays of a capacity sweep (see the module
+    docstring); `config` is {"capacity": the study's capacity block}."""
+    sweep = sweep_of(exs, config)
     c = config["capacity"]
     frame = pd.concat([member_values(ex, int(c["last"])) for ex in exs], ignore_index=True)
     _, axis, _ = AXIS[sweep]
@@ -134,6 +149,7 @@ def analyse_capacity(
     arrays["axis"] = table[axis].to_numpy()
 
     summary: dict[str, Any] = {
+        "sweep": sweep,
         "axis": axis,
         "N": n,
         "facts": n * n,
@@ -164,15 +180,14 @@ def analyse_capacity(
         if paper:
             fph["paper"] = facts_per_head(table.H, table.paper, n)
         summary["facts_per_head"] = fph
-    return summary, table, arrays
+    return Result(summary, table, arrays)
 
 
-def plot_capacity(summary, table, arrays, extracts, pdf, png, sweep: str) -> None:  # noqa: ANN001
+def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     """A capacity figure: per point the paper's value, the reproduction (authors' layout and
     recipe) and the per-head comparison (same recipe), bands min–max over repeats, the exact
     accuracy over all N² facts, random guessing and Corollary 2's bound where d_h <= d."""
-    from ..plotting import COLUMN, plt, save_figure
-
+    sweep = summary["cell"]
     _, axis, label = AXIS[sweep]
     t = table.sort_values(axis)
     x = t[axis]
@@ -182,7 +197,8 @@ def plot_capacity(summary, table, arrays, extracts, pdf, png, sweep: str) -> Non
         "reproduction": "authors' layout (reproduction)",
         "per_head": "per-head layout (ours)",
     }
-    for i, v in enumerate(summary["variants"]):
+    order = sorted(summary["variants"], key=lambda v: (v != "reproduction", v))
+    for i, v in enumerate(order):
         colour = f"C{i}"
         ax.fill_between(x, t[f"{v}_min"], t[f"{v}_max"], color=colour, alpha=0.25, lw=0)
         ax.plot(x, t[f"{v}_accuracy"], "o-", color=colour, ms=3, label=names.get(v, v))

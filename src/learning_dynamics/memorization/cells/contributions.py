@@ -1,0 +1,127 @@
+"""Memorization cell 6 (head contributions): what each head adds to the right token's logit, alone
+and summed, for every example of the law; one example's tokens × heads contributions and its
+new-basis coefficients; W_U's Gram; the attention maps.
+
+Seed bug fixed: the seed read intermediates at sequence position 2 of (x1, x2, x3), the position
+of the target x3 itself; x3 is predicted at the last *input* position (x2's), which is what
+`transformer_forward` returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.colors import TwoSlopeNorm
+
+from ...plotting import COLUMN, plt, save_figure
+from .. import interp
+from ..laws import enumerate_sequences, prior
+from ..panels import DIVERGING, map_panel
+from ..results import Extract, Result, member_law
+
+
+def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
+    """Per example of the law: each head's margin (right token's contribution minus the best
+    wrong token's) alone ('solo') and summed over heads ('group'); the tokens × components
+    contributions and new-basis coefficients of one example; W_U's Gram; the attention maps."""
+    ex, law = exs[0], member_law(data[0])
+    arch, params = ex.arch(0), ex.params(0)
+    seqs = enumerate_sequences(law)  # every sequence of the law, x1 varying fastest (seed order)
+    logits, trace = ex.forward(0, seqs[None, :, :2], trace=True)
+    outputs = interp.component_outputs(arch, trace)[0]  # (M, H + 1, d)
+    contrib = interp.head_contributions(params["U"], outputs[None])[0]  # (M, H + 1, N)
+    target, heads = seqs[:, 2], arch.n_heads
+    solo = interp.margins(contrib[:, :heads], target[:, None].expand(-1, heads))  # (M, H)
+    group = interp.margins(contrib[:, :heads].sum(1), target)
+    logit = interp.margins(logits[0], target)
+    table = pd.DataFrame(seqs.numpy(), columns=["x1", "x2", "x3"])
+    for h in range(heads):
+        table[f"solo_head{h}"] = solo[:, h].numpy()
+        table[f"attention_head{h}"] = trace["attention_layer0"][0, :, h].numpy()
+    table["group"], table["logit_margin"] = group.numpy(), logit.numpy()
+
+    example = int(config["contributions"]["example"])
+    u = params["U"][0]
+    basis = interp.new_computation_basis(u.double(), outputs[example].double())  # (H + 1, N)
+    positive = solo > 0
+    summary = {
+        **ex.final_rounded(0),
+        "examples": len(seqs),
+        "group_right": float((group > 0).float().mean()),
+        "solo_right": [round(float(v), 4) for v in positive.float().mean(0)],
+        "right_by_no_head_alone": int((~positive.any(1) & (group > 0)).sum()),
+        "example": {
+            "index": example,
+            "sequence": seqs[example].tolist(),
+            "solo": [round(float(v), 4) for v in solo[example]],
+            "group": round(float(group[example]), 4),
+            "basis_norms": [round(float(v), 4) for v in basis.norm(dim=-1)],
+        },
+    }
+    arrays = {
+        "example_contributions": contrib[example].numpy(),  # (H + 1, N): heads, residual
+        "example_basis": basis.numpy(),
+        "example_sequence": seqs[example].numpy(),
+        "unembedding_gram": (u @ u.T).numpy(),
+        "maps": ex.attention(0).numpy(),
+        "prior": prior(law).numpy(),
+    }
+    return Result(summary, table, arrays)
+
+
+def _tokens_by_parts(ax: plt.Axes, values: np.ndarray, target: int, title: str) -> None:
+    """values (C, N) as a tokens × (heads, residual, total) heatmap, the target row boxed."""
+    parts = values.shape[0] - 1
+    grid = np.concatenate([values, values.sum(0, keepdims=True)]).T  # (N, C + 1)
+    limit = np.abs(grid).max() or 1.0
+    ax.imshow(grid, cmap=DIVERGING, vmin=-limit, vmax=limit, aspect="auto", interpolation="none")
+    ax.set_xticks(range(parts + 2), [f"head {h}" for h in range(parts)] + ["resid.", "sum"])
+    ax.set_yticks(range(grid.shape[0]))
+    ax.set_ylabel("token")
+    ax.add_patch(plt.Rectangle((-0.5, target - 0.5), parts + 2, 1, fill=False, ec="black", lw=1.5))
+    for (i, j), v in np.ndenumerate(grid):
+        ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6)
+    ax.set_title(title)
+    ax.grid(False)
+
+
+def plot(
+    summary: dict, table: pd.DataFrame, arrays: dict, extracts: list, pdf: str, png: str
+) -> None:
+    heads = len(arrays["maps"])
+    fig, axes = plt.subplots(2, 3, figsize=(3 * 1.1 * COLUMN, 2 * 1.05 * COLUMN))
+    ax = axes[0, 0]
+    idx = np.arange(len(table))
+    for h in range(heads):
+        ax.scatter(idx, table[f"solo_head{h}"], s=10, label=f"head {h} alone (solo)")
+    ax.plot(idx, table.group, color="black", lw=1, marker=".", ms=3, label="heads summed (group)")
+    ax.axhline(0, color="0.4", lw=0.8)
+    ax.set_xlabel("example (x1 varies fastest)")
+    ax.set_ylabel("right − best wrong contribution")
+    ax.set_title(f"margins; group > 0 on {summary['group_right']:.0%} of examples")
+    ax.legend(fontsize=7)
+
+    seq = arrays["example_sequence"]
+    name = f"example {summary['example']['index']} ({seq[0]}, {seq[1]}) → {seq[2]}"
+    _tokens_by_parts(axes[0, 1], arrays["example_contributions"], seq[2], f"{name}: contributions")
+    _tokens_by_parts(axes[0, 2], arrays["example_basis"], seq[2], "new basis $W_U(W_U^TW_U)^{-1}v$")
+    gram = arrays["unembedding_gram"]
+    limit = np.abs(gram).max()
+    image = axes[1, 0].imshow(gram, cmap=DIVERGING, norm=TwoSlopeNorm(0, -limit, limit))
+    fig.colorbar(image, ax=axes[1, 0], shrink=0.8)
+    axes[1, 0].set_title(r"$\langle w_U(i), w_U(j)\rangle$ (Gram of $W_U$)")
+    axes[1, 0].set_xlabel("token j")
+    axes[1, 0].set_ylabel("token i")
+    axes[1, 0].grid(False)
+    support = arrays["prior"] > 0
+    for h in range(min(heads, 2)):
+        image = map_panel(axes[1, 1 + h], arrays["maps"][h], support, f"head {h}: attention")
+    fig.colorbar(image, ax=axes[1, 2], shrink=0.8)
+    fig.suptitle(
+        f"Head contributions (residual skipped): divergence {summary['divergence']:.2g}, "
+        f"accuracy {summary['accuracy']:.3f}",
+        fontsize=11,
+    )
+    fig.tight_layout()
+    save_figure(fig, pdf, png)
