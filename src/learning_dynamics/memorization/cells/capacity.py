@@ -156,7 +156,7 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
         "variants": {v: dict(c["variants"][v]) for v in variants},
         "repeats": {v: int(table[f"{v}_repeats"].min()) for v in variants},
         "metric": f"mean batch accuracy of the {c['last']} steps before the last, over repeats",
-        "points": table.to_dict(orient="records"),
+        "points": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
     }
     for v in variants:
         summary[v] = {
