@@ -335,6 +335,7 @@ def test_quick_workflow_builds_every_memorization_figure(tmp_path):
     for variant in ("reproduction", "per_head"):  # 2 repeats each, all beat random guessing
         assert (capacity[f"{variant}_repeats"] == 2).all()
         assert (capacity[f"{variant}_min"] > 1 / 12).all()
+        assert capacity[f"{variant}_pool_weighted"].between(0, 1).all()
     scaling = pd.read_csv(results / "scaling" / "table.csv")
     assert list(scaling.para) == [1, 4] and scaling.best_loss.notna().all()
     with h5py.File(results / "dynamics" / "history.h5", "r") as f:
