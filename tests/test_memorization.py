@@ -56,6 +56,54 @@ def test_parameter_count_of_the_seed_model():
     assert param_count(Arch(N=100, d=10, layers=1, para=5)) == 4030
 
 
+@pytest.mark.parametrize("seed", [0, 2222])
+def test_tables_start_as_the_authors_nn_linear_weights(seed):
+    """The authors' E, P (models.Transformer) and low-rank table W, U (models.Low_rank) are
+    nn.Linear(d, rows, bias=False) weights, created first: the same draws, uniform in ±1/√d."""
+    arch = Arch(N=30, d=6, para=2)
+    ours = init_params(arch, [seed])
+    torch.manual_seed(seed)
+    e, p = torch.nn.Linear(6, 30, bias=False), torch.nn.Linear(6, arch.context, bias=False)
+    torch.testing.assert_close(ours["E"][0], e.weight.detach(), rtol=0, atol=1e-7)
+    torch.testing.assert_close(ours["P"][0], p.weight.detach(), rtol=0, atol=1e-7)
+    low = init_params(Arch(model="low_rank", N=30, d=6), [seed])
+    torch.manual_seed(seed)
+    w, u = torch.nn.Linear(6, 30 * 30, bias=False), torch.nn.Linear(6, 30, bias=False)
+    torch.testing.assert_close(low["W"][0], w.weight.detach(), rtol=0, atol=1e-7)
+    torch.testing.assert_close(low["U"][0], u.weight.detach(), rtol=0, atol=1e-7)
+    # uniform in ±1/√d: bounded, std 1/√(3d) (not nn.Embedding's N(0, 1))
+    big = init_params(Arch(model="low_rank", N=100, d=10), [seed])["W"]
+    assert float(big.abs().max()) <= 10**-0.5
+    assert float(big.std()) == pytest.approx((3 * 10) ** -0.5, rel=0.02)
+    # the reference (seed-style) module starts E, P the same way
+    torch.manual_seed(seed)
+    ref = SeedStyleTransformer(arch)
+    torch.testing.assert_close(ref.word_emb.weight.detach(), ours["E"][0], rtol=0, atol=1e-7)
+    torch.testing.assert_close(ref.pos_emb.weight.detach(), ours["P"][0], rtol=0, atol=1e-7)
+
+
+def test_cell_one_low_rank_baseline_trains_the_notebook_budget_in_its_own_job():
+    study = load_config(quick=False)["memorization"]
+    cell = runs.job_config(study, "dynamics")
+    low = runs.job_config(study, "dynamics_low_rank")
+    assert low["steps"] == 4000 and cell["steps"] == 5000  # the notebook's budgets
+    assert {m["model"] for m in low["members"]} == {"low_rank"}
+    assert {m["model"] for m in cell["members"]} == {"transformer"}
+    seeds = [study["dynamics"]["seed"], *study["dynamics"]["extra_seeds"]]
+    assert len(seeds) >= 5 and [m["seed"] for m in low["members"]] == seeds
+    # both losses per seed, the notebook's pair first (next token: seed + 1), one ensemble
+    assert [(m["loss"], m["seed"]) for m in cell["members"][:2]] == [
+        ("divergence", seeds[0]),
+        ("next_token", seeds[0] + 1),
+    ]
+    assert len({m["seed"] for m in cell["members"]}) == 2 * len(seeds)
+    assert len({Arch.of(m) for m in cell["members"]}) == 1
+    assert runs.cell_jobs(study, "dynamics") == ["dynamics", "dynamics_low_rank"]
+    assert "dynamics_low_rank" in runs.jobs(study)
+    freezing = runs.job_config(study, "freezing")["members"]
+    assert len(freezing) == len(study["freezing"]["trains"]) * len(seeds)
+
+
 def test_laws_are_normalised_and_association_is_deterministic():
     law = association(12, tokens=(5, 7))
     assert torch.allclose(law.pi0.sum(), torch.tensor(1.0))
@@ -161,7 +209,7 @@ def test_freezing_everything_but_o_leaves_the_rest_bit_identical():
     study = load_config()["memorization"]
     cfg = runs.job_config(study, "freezing")
     law = association(10)
-    trainer = JobTrainer(job(cfg["members"]), [law, law], CPU)
+    trainer = JobTrainer(job(cfg["members"]), [law] * len(cfg["members"]), CPU)
     only_o, all_but_o = trainer.ensembles  # members: trains [O], then [E, P, QKV, U]
     start = [{k: v.detach().clone() for k, v in e.params.items()} for e in trainer.ensembles]
     for s in range(40):
@@ -330,6 +378,12 @@ def test_quick_workflow_builds_every_memorization_figure(tmp_path):
     assert dynamics["random_baseline"] == pytest.approx(math.log(100), abs=1e-6)
     for run in ("full_divergence", "next_token", "low_rank"):
         assert dynamics[run]["divergence"] < dynamics["random_baseline"]
+        spread = dynamics["spread"][run]["divergence"]  # quick: the notebook's seed and one more
+        assert (
+            spread["seeds"] == 2 and spread["min"] <= dynamics[run]["divergence"] <= spread["max"]
+        )
+    freezing = json.loads((results / "freezing" / "summary.json").read_text())
+    assert freezing["spread"]["trains O"]["divergence"]["seeds"] == 2
     capacity = pd.read_csv(results / "capacity_heads" / "table.csv")
     assert list(capacity.H) == [1, 4, 7]  # quick: one row per point, over two jobs
     for variant in ("reproduction", "per_head"):  # 2 repeats each, all beat random guessing
@@ -339,5 +393,7 @@ def test_quick_workflow_builds_every_memorization_figure(tmp_path):
     scaling = pd.read_csv(results / "scaling" / "table.csv")
     assert list(scaling.para) == [1, 4] and scaling.best_loss.notna().all()
     with h5py.File(results / "dynamics" / "history.h5", "r") as f:
-        assert f.attrs["complete"] and f["metrics/loss"].shape == (600, 3)
-        assert f["exact/divergence"].shape == (25, 3) and f["params_g0/QKV"].shape[1] == 2
+        assert f.attrs["complete"] and f["metrics/loss"].shape == (600, 4)
+        assert f["exact/divergence"].shape == (25, 4) and f["params_g0/QKV"].shape[1] == 4
+    with h5py.File(results / "dynamics_low_rank" / "history.h5", "r") as f:
+        assert f["metrics/loss"].shape == (500, 2)  # quick: low_rank_steps 500, two seeds

@@ -168,6 +168,27 @@ def test_attention_cell(cells):
     assert maps.shape == (3, 30, 30) and sv.shape == (3, 30)
     assert ((maps >= 0) & (maps <= 1)).all()
     assert (sv[:, :-1] >= sv[:, 1:] - 1e-9).all()
+    low, high = c["summary"]["notebook_map_deviation"]["random_init_max"]
+    assert 0.2 < low <= high <= 1  # the notebook's maps are not the model's attention
+
+
+def test_notebook_attention_map_is_the_transposed_form_on_raw_embeddings():
+    """Where W_Q W_Kᵀ = W_Qᵀ W_K (symmetric W_Q = W_K), E's rows are already layer-normed and
+    d_head = d, the notebook's map is the model's attention; on random weights it is not."""
+    arch = model.Arch(N=12, d=4, para=2)
+    p = model.init_params(arch, [3])
+    keep = model.skip_coefficients([{}], torch.device("cpu"))
+    e = p["E"] - p["E"].mean(-1, keepdim=True)
+    p["E"] = e / e.square().mean(-1, keepdim=True).sqrt()  # LN(E) = E (to 1e-10)
+    s = torch.randn(2, 4, 4, generator=torch.Generator().manual_seed(0))
+    sym = (s + s.mT).reshape(8, 4)  # one symmetric 4 × 4 per head
+    p["QKV"][0, 0, 0], p["QKV"][0, 0, 1] = sym, sym
+    torch.testing.assert_close(
+        interp.notebook_attention_maps(p, arch, keep), interp.attention_maps(p, arch, keep)
+    )
+    p["QKV"][0, 0, 1] = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
+    gap = interp.notebook_attention_maps(p, arch, keep) - interp.attention_maps(p, arch, keep)
+    assert float(gap.abs().max()) > 0.1
 
 
 def test_contributions_cell(cells):
@@ -175,8 +196,16 @@ def test_contributions_cell(cells):
     assert len(table) == 10 * 5  # every (x1, x2) of the law once
     # the residual is skipped, so the heads' summed margin is the logit margin
     assert (table.group - table.logit_margin).abs().max() < 1e-4
-    basis = cells["contributions"]["arrays"]["example_basis"]
+    arrays, s = cells["contributions"]["arrays"], cells["contributions"]["summary"]
+    basis = arrays["example_basis"]
     assert abs(basis[-1]).max() < 1e-4  # the skipped residual contributes nothing
+    # W_UᵀW_U·X: its row sums are the heads' logits (X = the heads' new-basis coefficients)
+    rows = arrays["gram_times_basis"].sum(1)
+    heads = arrays["example_contributions"][:-1].sum(0)  # centred contributions
+    assert abs((rows - rows.mean()) - heads).max() < 1e-4
+    check = arrays["sign_check"]
+    assert check.shape == (len(arrays["sign_check_targets"]), 10) and check.dtype == bool
+    assert 0 <= s["sign_check"]["every_head_raises_target"] <= 1
 
 
 def test_superposition_cell(cells):

@@ -49,6 +49,28 @@ def attention_maps(
     return torch.sigmoid((cross - self_[:, :, None, :]) * hd**-0.5)
 
 
+def notebook_attention_maps(
+    p: dict[str, torch.Tensor], arch: Arch, keep: list[torch.Tensor | None]
+) -> torch.Tensor:
+    """(E, H, N, N), entry [x1, x2]: what the notebook's `attention_map` (the authors' interp.py)
+    computes, for modules of one head of size d (cells 5 and 6). It is not the model's
+    attention: from the raw rows a_t(x) = E[x]·[emb in QK] + P[t]·[pos in QK] (no layer norm)
+    it takes sigmoid((a_1(x2)ᵀW_QW_Kᵀa_0(x1) − a_1(x2)ᵀW_QW_Kᵀa_1(x2))/√d), the transposed
+    bilinear form: the model's score is q·k = a_1(x2)ᵀW_QᵀW_K a_0(x1) (W_Q, W_K as stored,
+    rows = outputs). Kept to measure how far the notebook's maps are from the real ones."""
+    if arch.model != "transformer" or arch.heads != 1 or arch.head_dim != arch.d:
+        raise ValueError("the notebook's map is defined for modules of one head of size d")
+    H, d = arch.n_heads, arch.d
+    _, pos_qk, emb_qk, _, _ = (_coefficient(k) for k in keep)
+    wq, wk = (w.unflatten(1, (H, d)) for w in p["QKV"][:, 0, :2].unbind(1))  # (E, H, d, d)
+    a0 = emb_qk * p["E"] + pos_qk * p["P"][:, :1]  # (E, N, d): every token at position 0
+    a1 = emb_qk * p["E"] + pos_qk * p["P"][:, 1:2]  # at position 1
+    form = wq @ wk.mT  # (E, H, d, d): W_Q W_Kᵀ where the model uses W_Qᵀ W_K
+    cross = torch.einsum("eya,ehab,exb->ehxy", a1, form, a0)  # [x1, x2]
+    self_ = torch.einsum("eya,ehab,eyb->ehy", a1, form, a1)
+    return torch.sigmoid((cross - self_[:, :, None, :]) * d**-0.5)
+
+
 def new_computation_basis(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """c = W_U (W_UᵀW_U)⁻¹ v for each row of v: u (..., N, d), v (..., M, d) -> (..., M, N).
     The minimum-norm token coefficients with W_Uᵀc = v (u of full column rank)."""

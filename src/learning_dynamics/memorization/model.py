@@ -13,7 +13,8 @@ QK] and values from n·[emb in OV] + P·[pos in OV]; their outputs are summed an
 res·[residual kept]; an optional GELU MLP follows. Logits = U·res at the last input position.
 `para` modules of `heads` heads each are the same map as H = para·heads heads with one summed
 out-projection, so they are stored that way; parameter counts and initialisation match
-`para` nn.MultiheadAttention(d, heads, bias=False) modules.
+`para` nn.MultiheadAttention(d, heads, bias=False) modules, and E, P, U are initialised as the
+authors' nn.Linear weights (uniform in ±1/√d).
 
 Low-rank model: a free d-vector per context pair (N²×d table, pair index x1·N + x2 everywhere;
 the seed's helpers mixed both orders) and U (N×d): the best any width-d encoder can do.
@@ -102,10 +103,12 @@ def _uniform(g: torch.Generator, shape: Sequence[int], bound: float) -> torch.Te
 
 def _init_member(arch: Arch, g: torch.Generator) -> dict[str, torch.Tensor]:
     n, d = arch.N, arch.d
-    if arch.model == "low_rank":  # nn.Embedding(N², d), nn.Linear(d, N, bias=False)
-        return {"W": torch.randn(n * n, d, generator=g), "U": _uniform(g, (n, d), d**-0.5)}
+    # The authors store the tables E (N×d), P (T×d) and the low-rank W (N²×d) as weights of
+    # nn.Linear(d, rows, bias=False): uniform in ±1/√d (fan_in = d), not nn.Embedding's N(0, 1).
+    if arch.model == "low_rank":  # nn.Linear(d, N², bias=False), nn.Linear(d, N, bias=False)
+        return {"W": _uniform(g, (n * n, d), d**-0.5), "U": _uniform(g, (n, d), d**-0.5)}
     hd = arch.head_dim
-    p = {"E": torch.randn(n, d, generator=g), "P": torch.randn(arch.context, d, generator=g)}
+    p = {"E": _uniform(g, (n, d), d**-0.5), "P": _uniform(g, (arch.context, d), d**-0.5)}
     qkv, out = [], []
     for _ in range(arch.layers * arch.para):  # one nn.MultiheadAttention per (layer, module)
         rows = 3 * arch.heads * hd  # in_proj_weight: xavier_uniform

@@ -29,8 +29,9 @@ class SeedStyleTransformer(nn.Module):
         self.arch = arch
         self.keep = {k: 0.0 if (skips or {}).get(k, False) else 1.0 for k in SKIPS}
         d = arch.d
-        self.word_emb = nn.Embedding(arch.N, d)
-        self.pos_emb = nn.Embedding(arch.context, d)
+        # the authors' tables: nn.Linear(d, rows) weights (uniform in ±1/√d), read by row
+        self.word_emb = nn.Linear(d, arch.N, bias=False)
+        self.pos_emb = nn.Linear(d, arch.context, bias=False)
         self.attn = nn.ModuleList(
             nn.ModuleList(
                 nn.MultiheadAttention(d, arch.heads, bias=False, batch_first=True)
@@ -51,7 +52,7 @@ class SeedStyleTransformer(nn.Module):
         """Centred logits (B, N) predicting x3 from a batch of sequences (B, 3)."""
         t = x.shape[1]
         k = self.keep
-        res = self.word_emb(x)
+        res = self.word_emb.weight[x]
         pos = self.pos_emb.weight[:t]
         mask = torch.ones(t, t, dtype=torch.bool).triu(1)  # True: may not attend
         for layer, modules in enumerate(self.attn):

@@ -110,6 +110,19 @@ def random_baseline(law: Law) -> float:
     return float(math.log(n) - entropy(law).reshape(-1)[0])
 
 
+def spread(values: Any) -> dict[str, float]:
+    """Mean, standard deviation (n − 1), min and max of a metric over init seeds, and n."""
+    v = np.asarray(values, dtype=float)
+    std = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    return {
+        "mean": float(v.mean()),
+        "std": std,
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "seeds": len(v),
+    }
+
+
 def member_law(path: str, k: int = 0) -> Law:
     """Member k's law (no member axis) from a make_data file."""
     return read_laws(path)[0][k]

@@ -72,18 +72,26 @@ def skip_combinations(vary: list[str]) -> list[dict[str, bool]]:
     return out
 
 
+def init_seeds(block: dict[str, Any]) -> list[int]:
+    """The notebook's init seed, then the `extra_seeds` that measure the spread over inits."""
+    return [block["seed"], *block.get("extra_seeds", [])]
+
+
 def _cell_members(study: dict[str, Any], cell: str) -> list[dict[str, Any]]:
     b = study[cell]
-    if cell == "dynamics":  # both losses, and the low-rank optimal baseline on the same law
+    if cell == "dynamics":  # both losses per init seed, the notebook's seed first
         # the seed builds the second model after the first, so its init differs: seed + 1
-        return [
-            member(b, loss="divergence"),
-            member(b, loss="next_token", seed=b["seed"] + 1),
-            member(b, model="low_rank"),
-        ]
+        seeds = init_seeds(b)
+        full = [member(b, loss="divergence", seed=s) for s in seeds]
+        nt = [member(b, loss="next_token", seed=s + 1) for s in seeds]
+        return [full[0], nt[0], *full[1:], *nt[1:]]
     if cell == "freezing":  # seed bug: its freezer dict has no P key; here P is a component
         every = ["E", "P", "QKV", "O", "U"]
-        return [member(b, freeze=[c for c in every if c not in t]) for t in b["trains"]]
+        return [
+            member(b, freeze=[c for c in every if c not in t], seed=s)
+            for t in b["trains"]
+            for s in init_seeds(b)
+        ]
     if cell == "architecture":  # seed bug: the skip flags were never passed to the model
         return [member(b, skips=s) for s in skip_combinations(b["vary"])]
     if cell in ("attention", "contributions"):
@@ -190,9 +198,15 @@ def _sweep_block(study: dict[str, Any], sweep: str) -> dict[str, Any]:
     return study["scaling"] if sweep == "scaling" else study["capacity"]
 
 
+# Cell 1's low-rank optimal baseline trains its own budget (`dynamics.low_rank_steps`; the
+# notebook: 4000 steps against the transformers' 5000), so it is a job of its own.
+BASELINE_JOBS = ("dynamics_low_rank",)
+
+
 def jobs(study: dict[str, Any]) -> list[str]:
-    """Names of every training job: each cell, and `<sweep>_job<k>` for every sweep chunk."""
-    out = list(CELLS)
+    """Names of every training job: each cell, cell 1's low-rank baseline, and `<sweep>_job<k>`
+    for every sweep chunk."""
+    out = list(CELLS) + list(BASELINE_JOBS)
     for sweep in SWEEPS:
         n = sweep_jobs(study, sweep)
         out.extend(f"{sweep}_job{k}" for k in range(n))
@@ -213,6 +227,9 @@ def job_config(study: dict[str, Any], job: str) -> dict[str, Any]:
     """The config of one training job: its members and their shared steps, batch and lr."""
     if job in CELLS:
         block, members = study[job], _cell_members(study, job)
+    elif job == "dynamics_low_rank":  # one low-rank model per init seed, on the cell's law
+        block = {**study["dynamics"], "steps": study["dynamics"]["low_rank_steps"]}
+        members = [member(block, model="low_rank", seed=s) for s in init_seeds(block)]
     else:
         sweep, _, k = job.rpartition("_job")
         if sweep not in SWEEPS:
@@ -255,6 +272,8 @@ def data_config(config: dict[str, Any]) -> dict[str, Any]:
 
 def cell_jobs(study: dict[str, Any], cell: str) -> list[str]:
     """The training jobs an analysis reads."""
+    if cell == "dynamics":
+        return ["dynamics", "dynamics_low_rank"]
     if cell in CELLS:
         return [cell]
     return [f"{cell}_job{k}" for k in range(sweep_jobs(study, cell))]

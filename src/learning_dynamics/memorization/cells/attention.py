@@ -1,8 +1,10 @@
 """Memorization cell 5 (attention pattern): the layer-0 attention of x2's query on x1 over all N²
 pairs, per head, and the singular values of each map; trained without the residual stream.
 
-Seed bug fixed: the seed drew its maps from raw E + P (no layer norm, skip switches ignored); the
-maps here are the model's exact layer-0 attention (`interp.attention_maps`)."""
+Seed bug fixed: the notebook's `attention_map` is not the model's attention (raw E + P, no layer
+norm, 1/√d, and the transposed bilinear form W_QW_Kᵀ for W_QᵀW_K; `interp.notebook_attention_maps`);
+the maps here are the model's exact layer-0 attention (`interp.attention_maps`), and the summary
+records how far the notebook's maps are from them, on random inits and on the trained model."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import pandas as pd
 import torch
 
 from ...plotting import COLUMN, plt, save_figure
+from .. import interp
 from ..laws import Law, prior
+from ..model import init_params, skip_coefficients
 from ..panels import map_panel
 from ..results import Extract, Result, member_law, random_baseline
 
@@ -45,8 +49,32 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
         },
         "attention_on_law": [round(v, 4) for v in table.attention_on_law],
     }
+    summary["notebook_map_deviation"] = _notebook_deviation(ex)
     arrays = {"maps": maps.numpy(), "singular_values": sv.numpy(), "prior": weight.numpy()}
     return Result(summary, table, arrays)
+
+
+def _notebook_deviation(ex: Extract, inits: int = 10) -> dict[str, Any]:
+    """Largest |notebook map − true map| over pairs and heads: for `inits` random starts of the
+    cell's shape (the member's seed and the next ones) and for the trained member."""
+    arch, m = ex.arch(0), ex.members[0]
+    keep = skip_coefficients([m.get("skips", {})] * inits, torch.device("cpu"))
+    start = init_params(arch, range(m["seed"], m["seed"] + inits))
+    gap = interp.attention_maps(start, arch, keep) - interp.notebook_attention_maps(
+        start, arch, keep
+    )
+    trained = ex.params(0)
+    keep = skip_coefficients([m.get("skips", {})], torch.device("cpu"))
+    gap_trained = interp.attention_maps(trained, arch, keep) - interp.notebook_attention_maps(
+        trained, arch, keep
+    )
+    worst = gap.abs().amax((1, 2, 3))
+    return {
+        "random_init_max": [round(float(worst.min()), 4), round(float(worst.max()), 4)],
+        "random_init_mean": round(float(gap.abs().mean()), 4),
+        "trained_max": round(float(gap_trained.abs().max()), 4),
+        "trained_mean": round(float(gap_trained.abs().mean()), 4),
+    }
 
 
 def plot(

@@ -1,6 +1,9 @@
 """Memorization cell 6 (head contributions): what each head adds to the right token's logit, alone
 and summed, for every example of the law; one example's tokens × heads contributions and its
-new-basis coefficients; W_U's Gram; the attention maps.
+new-basis coefficients; W_U's Gram; the attention maps; and what the notebook's cell draws and
+prints beyond that: the Gram of W_U times the example's summed new-basis coefficients X
+(W_UᵀW_U·X, whose row sums are the heads' logits) and, per target token, whether every head
+raises each token on average over the examples with that target (the sign check).
 
 Seed bug fixed: the seed read intermediates at sequence position 2 of (x1, x2, x3), the position
 of the target x3 itself; x3 is predicted at the last *input* position (x2's), which is what
@@ -12,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from matplotlib.colors import TwoSlopeNorm
 
 from ...plotting import COLUMN, plt, save_figure
@@ -44,6 +48,14 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     example = int(config["contributions"]["example"])
     u = params["U"][0]
     basis = interp.new_computation_basis(u.double(), outputs[example].double())  # (H + 1, N)
+    x = basis[:heads].sum(0)  # the heads' summed coefficients X (N,)
+    gram = (u @ u.T).double()
+    # sign check: per target i and head h, the mean centred contribution to every token over
+    # the examples with target i; True where every head raises the token
+    targets = torch.unique(target)
+    mean = torch.stack([contrib[target == i, :heads].mean(0) for i in targets])  # (T, H, N)
+    every_head_up = (mean > 0).all(1)  # (T, N)
+    right = every_head_up[torch.arange(len(targets)), targets]
     positive = solo > 0
     summary = {
         **ex.final_rounded(0),
@@ -58,12 +70,24 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
             "group": round(float(group[example]), 4),
             "basis_norms": [round(float(v), 4) for v in basis.norm(dim=-1)],
         },
+        "sign_check": {
+            # share of target tokens that every head raises on average over their examples
+            "every_head_raises_target": round(float(right.float().mean()), 4),
+            "targets": len(targets),
+            # share of the other tokens that every head raises too
+            "every_head_raises_other": round(
+                float((every_head_up.sum() - right.sum()) / (len(targets) * (arch.N - 1))), 4
+            ),
+        },
     }
     arrays = {
         "example_contributions": contrib[example].numpy(),  # (H + 1, N): heads, residual
         "example_basis": basis.numpy(),
         "example_sequence": seqs[example].numpy(),
         "unembedding_gram": (u @ u.T).numpy(),
+        "gram_times_basis": (gram * x[None, :]).numpy(),  # W_UᵀW_U·X: [token i, basis token j]
+        "sign_check_targets": targets.numpy(),
+        "sign_check": every_head_up.numpy(),  # (targets, N)
         "maps": ex.attention(0).numpy(),
         "prior": prior(law).numpy(),
     }
@@ -90,7 +114,7 @@ def plot(
     summary: dict, table: pd.DataFrame, arrays: dict, extracts: list, pdf: str, png: str
 ) -> None:
     heads = len(arrays["maps"])
-    fig, axes = plt.subplots(2, 3, figsize=(3 * 1.1 * COLUMN, 2 * 1.05 * COLUMN))
+    fig, axes = plt.subplots(3, 3, figsize=(3 * 1.1 * COLUMN, 3 * 1.05 * COLUMN))
     ax = axes[0, 0]
     idx = np.arange(len(table))
     for h in range(heads):
@@ -118,6 +142,32 @@ def plot(
     for h in range(min(heads, 2)):
         image = map_panel(axes[1, 1 + h], arrays["maps"][h], support, f"head {h}: attention")
     fig.colorbar(image, ax=axes[1, 2], shrink=0.8)
+
+    weighted = arrays["gram_times_basis"]
+    limit = np.abs(weighted).max() or 1.0
+    image = axes[2, 0].imshow(weighted, cmap=DIVERGING, norm=TwoSlopeNorm(0, -limit, limit))
+    fig.colorbar(image, ax=axes[2, 0], shrink=0.8)
+    axes[2, 0].set_title(f"$W_U^TW_U X$, X: {name}'s heads\n(row sums: the heads' logits)")
+    axes[2, 0].set_xlabel("basis token j")
+    axes[2, 0].set_ylabel("token i")
+    axes[2, 0].grid(False)
+    check, targets = arrays["sign_check"], arrays["sign_check_targets"]
+    axes[2, 1].imshow(check, cmap="Greys", vmin=0, vmax=1.6, aspect="auto", interpolation="none")
+    right = np.flatnonzero(np.isin(np.arange(check.shape[1]), targets))
+    for row, t in enumerate(targets):
+        axes[2, 1].add_patch(plt.Rectangle((t - 0.5, row - 0.5), 1, 1, fill=False, ec="C3", lw=1.2))
+    axes[2, 1].set_yticks(range(len(targets)), [str(t) for t in targets], fontsize=6)
+    axes[2, 1].set_xticks(right, [str(t) for t in right], fontsize=6)
+    sign = summary["sign_check"]
+    axes[2, 1].set_title(
+        f"sign check: every head raises the token\n(mean over a target's examples; red: the "
+        f"target; {sign['every_head_raises_target']:.0%} of targets)",
+        fontsize=9,
+    )
+    axes[2, 1].set_xlabel("token")
+    axes[2, 1].set_ylabel("target token")
+    axes[2, 1].grid(False)
+    axes[2, 2].axis("off")
     fig.suptitle(
         f"Head contributions (residual skipped): divergence {summary['divergence']:.2g}, "
         f"accuracy {summary['accuracy']:.3f}",

@@ -1,6 +1,7 @@
 """Memorization cell 7 (superposition): on the last-position law, a low-rank model and a
 transformer; Grams of W_U and of the pair embeddings, each pair's cosine with its target's
-unembedding, the Gram of W_E + P.
+unembedding (the notebook prints it), the raw Gram of the pair embeddings (the notebook's
+heatmap) beside their cosines, the Gram of W_E + P.
 
 Seed bug fixed: the seed read the transformer's residual at position 2 (x3's own); here the last
 input position. Pairs are in the order x1·N + x2 everywhere, as the low-rank table."""
@@ -89,7 +90,7 @@ def plot(
 ) -> None:
     names = {"low_rank": "low-rank", "transformer": "transformer"}
     order = np.argsort(arrays["target"], kind="stable")  # pairs grouped by target token
-    fig, axes = plt.subplots(2, 3, figsize=(3 * 1.15 * COLUMN, 2 * 1.05 * COLUMN))
+    fig, axes = plt.subplots(3, 3, figsize=(3 * 1.15 * COLUMN, 3 * 1.05 * COLUMN))
     for i, (key, name) in enumerate(names.items()):
         _gram_panel(
             axes[0, i], fig, arrays[f"{key}/unembedding_gram"], f"{name}: Gram of $W_U$", "token"
@@ -101,6 +102,14 @@ def plot(
             f"{name}: cosine of pair embeddings",
             "pair (sorted by target)",
         )
+        _gram_panel(  # the notebook's own heatmap: the raw Gram, norms included
+            axes[2, i],
+            fig,
+            arrays[f"{key}/pair_gram"][np.ix_(order, order)],
+            f"{name}: raw Gram of pair embeddings",
+            "pair (sorted by target)",
+        )
+    axes[2, 2].axis("off")
     _gram_panel(
         axes[0, 2],
         fig,
