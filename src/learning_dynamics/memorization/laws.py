@@ -183,3 +183,69 @@ class BatchSampler:
     def load_state_dict(self, state: list[torch.Tensor]) -> None:
         for g, s in zip(self.generators, state, strict=True):
             g.set_state(s)
+
+
+class PoolSampler:
+    """The authors' recipe: one pool of sequences drawn once from each member's law, shuffled
+    anew every epoch and cut into consecutive batches (their DataLoader with shuffle=True).
+
+    Member k's pool is `size` sequences drawn by a BatchSampler seeded with pool_seeds[k] (equal
+    laws and pool seeds give equal pools: the repeats of a point share theirs); its epochs are
+    permutations drawn from its own generator (shuffle_seeds[k]). `size` is a multiple of the
+    batch, so an epoch is size / batch steps and every sequence is seen once per epoch."""
+
+    def __init__(
+        self,
+        law: Law,
+        pool_seeds: list[int],
+        shuffle_seeds: list[int],
+        size: int,
+        device: torch.device,
+    ) -> None:
+        e, n = law.pi0.shape
+        pools = [
+            BatchSampler(Law(*(p[k : k + 1] for p in law)), [s], device).sample(size, False)[0][0]
+            for k, s in enumerate(pool_seeds)
+        ]
+        self.pool = torch.stack(pools)  # (E, size, 3)
+        self.flat = self.pool.reshape(e * size, 3)
+        self.pi2 = law.pi2.to(device).reshape(e * n * n, n)
+        self.n, self.size, self.device = n, size, device
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in shuffle_seeds]
+        self.offset = torch.arange(e, device=device)[:, None] * size
+        self.order: torch.Tensor | None = None  # this epoch's permutations + offsets (E, size)
+        self.position = 0  # sequences of this epoch already served
+
+    def _new_epoch(self) -> None:
+        perms = torch.stack([torch.randperm(self.size, generator=g) for g in self.generators])
+        self.order = perms.to(self.device) + self.offset
+        self.position = 0
+
+    def sample(self, batch: int, rows: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next batch of every member's epoch, (E, batch, 3), and (if `rows`) pi2[x1, x2]
+        for each as (E, batch, N)."""
+        if self.size % batch:
+            raise ValueError(f"pool size {self.size} is not a multiple of the batch {batch}")
+        if self.order is None or self.position == self.size:
+            self._new_epoch()
+        idx = self.order[:, self.position : self.position + batch]
+        self.position += batch
+        e = idx.shape[0]
+        seq = self.flat.index_select(0, idx.flatten()).view(e, batch, 3)
+        if not rows:
+            return seq, None
+        member = torch.arange(e, device=self.device)[:, None]
+        ctx = (member * self.n + seq[..., 0]) * self.n + seq[..., 1]
+        return seq, self.pi2.index_select(0, ctx.flatten()).view(e, batch, self.n)
+
+    def state_dict(self) -> dict:
+        return {
+            "generators": [g.get_state() for g in self.generators],
+            "order": self.order,
+            "position": self.position,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        for g, s in zip(self.generators, state["generators"], strict=True):
+            g.set_state(s)
+        self.order, self.position = state["order"], state["position"]

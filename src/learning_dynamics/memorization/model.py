@@ -33,10 +33,11 @@ import torch
 import torch.nn.functional as F
 
 from ..io import to_json
-from .laws import BatchSampler, Law, entropy, make_law
+from .laws import BatchSampler, Law, PoolSampler, entropy, make_law
 
 STUDY = "memorization"
 SKIPS = ("residual", "pos_qk", "emb_qk", "pos_ov", "emb_ov")
+LAYOUTS = ("per_head", "shared")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,12 @@ class Arch:
     d_head: int | None = None  # None: d // heads (nn.MultiheadAttention)
     context: int = 3  # T: rows of P
     freeze: tuple[str, ...] = ()  # components that never train
+    # "per_head": every head reads the stream through its own d -> d_head maps (the paper's
+    # equation (1)); "shared": the authors' final code, every head reads the stream through one
+    # shared d -> d_head map C and the heads' sum is written back by one shared d_head -> d map D
+    # (no C, D when d == d_head), P lives in d_head dimensions
+    layout: str = "per_head"
+    norm: bool = True  # parameter-free layer norm on the attention (and MLP) inputs
 
     @classmethod
     def of(cls, member: dict[str, Any]) -> Arch:
@@ -61,6 +68,12 @@ class Arch:
         values = {k: v for k, v in member.items() if k in keys}
         values["freeze"] = tuple(sorted(values.get("freeze", ())))
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {self.layout!r}; choose from {LAYOUTS}")
+        if self.layout == "shared" and self.model == "transformer" and self.heads != 1:
+            raise ValueError("the shared layout has one head per module (heads = 1)")
 
     @property
     def head_dim(self) -> int:
@@ -120,15 +133,38 @@ def _init_member(arch: Arch, g: torch.Generator) -> dict[str, torch.Tensor]:
     return p
 
 
+def _init_shared(arch: Arch, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """The authors' final model (`models.Transformer` of their last commits): E, U as
+    nn.Linear(d, N) weights, P as nn.Linear(d_head, T), per head one
+    nn.MultiheadAttention(d_head, 1, bias=False) (in-projection xavier-uniform, out-projection
+    nn.Linear's uniform ±1/√d_head), and when d != d_head the shared maps C = nn.Linear(d, d_head)
+    and D = nn.Linear(d_head, d). Every nn.Linear weight is uniform in ±1/√fan_in."""
+    n, d, hd, L, H = arch.N, arch.d, arch.head_dim, arch.layers, arch.n_heads
+    p = {"E": _uniform(g, (n, d), d**-0.5), "P": _uniform(g, (arch.context, hd), hd**-0.5)}
+    qkv = [_uniform(g, (3, hd, hd), math.sqrt(6 / (4 * hd))) for _ in range(L * H)]
+    out = [_uniform(g, (hd, hd), hd**-0.5) for _ in range(L * H)]
+    # (layers, 3, H·hd, hd) and (layers, hd, H·hd): heads side by side, as in the per-head layout
+    p["QKV"] = torch.stack(qkv).reshape(L, H, 3, hd, hd).transpose(1, 2).reshape(L, 3, H * hd, hd)
+    p["O"] = torch.stack(out).reshape(L, H, hd, hd).permute(0, 2, 1, 3).reshape(L, hd, H * hd)
+    if d != hd:
+        p["C"] = _uniform(g, (hd, d), d**-0.5)
+        p["D"] = _uniform(g, (d, hd), hd**-0.5)
+    if arch.has_mlp:
+        raise ValueError("the shared layout is attention-only (mlp_width = 0)")
+    p["U"] = _uniform(g, (n, d), d**-0.5)
+    return p
+
+
 def init_params(arch: Arch, seeds: Sequence[int]) -> dict[str, torch.Tensor]:
     """Parameters of E members, (E, ...) each; member k drawn from torch seed seeds[k]."""
-    members = [_init_member(arch, torch.Generator().manual_seed(int(s))) for s in seeds]
+    init = _init_shared if arch.model == "transformer" and arch.layout == "shared" else _init_member
+    members = [init(arch, torch.Generator().manual_seed(int(s))) for s in seeds]
     return {k: torch.stack([m[k] for m in members]) for k in members[0]}
 
 
 def component(name: str) -> str:
     """The freezable component a parameter belongs to."""
-    return "MLP" if name.startswith("MLP") else {"W": "E"}.get(name, name)
+    return "MLP" if name.startswith("MLP") else {"W": "E", "C": "QKV", "D": "O"}.get(name, name)
 
 
 # ---- forward ----------------------------------------------------------------------------------
@@ -140,6 +176,24 @@ def layer_norm(x: torch.Tensor) -> torch.Tensor:
     centred = x - mean
     std = centred.square().mean(-1, keepdim=True).sqrt()
     return centred / (std + 1e-10)
+
+
+def _norm(arch: Arch, x: torch.Tensor) -> torch.Tensor:
+    return layer_norm(x) if arch.norm else x
+
+
+def _attention_maps(
+    p: dict[str, torch.Tensor], layer: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(w_in (E, 3·H·hd, d), w_pos (E, 3·H·hd, width of P), o (E, d, H·hd)): the maps from the
+    residual stream and from P into every head's q, k, v, and from the heads back to the stream.
+    In the shared layout C is folded into the first (QKV·C) and D into the last (D·O): the same
+    linear maps, so the same outputs and gradients; P enters after C, so it meets QKV alone."""
+    w = p["QKV"][:, layer].flatten(1, 2)
+    o = p["O"][:, layer]
+    if "C" in p:
+        return w @ p["C"], w, p["D"] @ o
+    return w, w, o
 
 
 def skip_coefficients(
@@ -177,7 +231,7 @@ def _rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 def _mlp(p: dict[str, torch.Tensor], arch: Arch, layer: int, res: torch.Tensor) -> torch.Tensor:
     """res + MLP(LN(res)): Linear → GELU → [Linear → GELU]×(depth − 1) → Linear (no bias)."""
-    h = layer_norm(res)
+    h = _norm(arch, res)
     for i in range(arch.mlp_depth):
         w_i, b_i = p[f"MLP{layer}.w{i}"], p[f"MLP{layer}.b{i}"]
         h = F.gelu(_linear(h, w_i) + b_i.view(b_i.shape[0], *[1] * (h.dim() - 2), -1))
@@ -202,9 +256,9 @@ def _one_layer_forward(
     0/1 times O_h)."""
     H, hd, n = arch.n_heads, arch.head_dim, arch.N
     k_res, k_pos_qk, k_emb_qk, k_pos_ov, k_emb_ov = keep
-    w = p["QKV"][:, 0].flatten(1, 2)  # (E, 3·H·hd, d)
-    tq, tk, tv = _linear(layer_norm(p["E"]), w).chunk(3, -1)  # token rows (E, N, H·hd)
-    pq, pk, pv = _linear(p["P"][:, :2], w).chunk(3, -1)  # position rows (E, 2, H·hd)
+    w, w_pos, o = _attention_maps(p, 0)  # (E, 3·H·hd, d), (E, 3·H·hd, ·), (E, d, H·hd)
+    tq, tk, tv = _linear(_norm(arch, p["E"]), w).chunk(3, -1)  # token rows (E, N, H·hd)
+    pq, pk, pv = _linear(p["P"][:, :2], w_pos).chunk(3, -1)  # position rows (E, 2, H·hd)
 
     def rows(tok, k_emb, pos, t, k_pos):  # noqa: ANN001, ANN202
         """Input rows of position t for every token, skip switches applied: (E, N, H, hd)."""
@@ -215,7 +269,7 @@ def _one_layer_forward(
     # s01[e, x2·N + x1, h] = q1(x2)·k0(x1); s11[e, x2, h] = q1(x2)·k1(x2)
     s01 = torch.einsum("eahc,ebhc->eabh", q1, k0).reshape(-1, n * n, H)
     s11 = (q1 * k1).sum(-1)
-    o = p["O"][:, 0].unflatten(-1, (H, hd))  # (E, d, H, hd)
+    o = o.unflatten(-1, (H, hd))  # (E, d, H, hd)
     y0 = torch.einsum("enhc,edhc->enhd", rows(tv, k_emb_ov, pv, 0, k_pos_ov), o)
     y1 = torch.einsum("enhc,edhc->enhd", rows(tv, k_emb_ov, pv, 1, k_pos_ov), o)
 
@@ -268,18 +322,19 @@ def transformer_forward(
     res = None  # residual stream (E, B, t, d); gathered from E when a layer first needs it
     for layer in range(arch.layers):
         last = layer == arch.layers - 1  # the last layer needs its last position only
-        wq, wk, wv = p["QKV"][:, layer].unbind(1)  # (E, H·hd, d) each
+        w, w_pos, o = _attention_maps(p, layer)
+        wq, wk, wv = w.chunk(3, 1)  # (E, H·hd, d) each
         # Projections are linear, so the [emb]/[pos] switches scale projected rows.
         if layer == 0:
             # Layer-0 rows depend on one token each: project the N rows of LN(E) with Q, K, V
             # in one matmul, then pick rows per sequence (cheaper than B·2 projections).
-            table = _linear(layer_norm(p["E"]), p["QKV"][:, layer].flatten(1, 2))
+            table = _linear(_norm(arch, p["E"]), w)
             tq, tk, tv = table.unflatten(-1, (3, H * hd)).unbind(2)
             q1, k_tok, v_tok = _rows(tq, x[:, :, 1]), _rows(tk, x), _rows(tv, x)
         else:
-            n = layer_norm(res)
+            n = _norm(arch, res)
             q1, k_tok, v_tok = _linear(n[:, :, 1], wq), _linear(n, wk), _linear(n, wv)
-        pq, pk, pv = _linear(pos, p["QKV"][:, layer].flatten(1, 2)).chunk(3, -1)  # (E, 2, H·hd)
+        pq, pk, pv = _linear(pos, w_pos).chunk(3, -1)  # (E, 2, H·hd)
         k0, k1 = k_tok.unbind(2)
         v0, v1 = v_tok.unbind(2)
         q1 = _scale(q1, k_emb_qk) + _scale(pq[:, None, 1], k_pos_qk)
@@ -290,7 +345,6 @@ def transformer_forward(
         a0 = torch.sigmoid((q1 * dk).unflatten(-1, (H, hd)).sum(-1) * hd**-0.5)  # (E, B, H)
         heads1 = v1 + (a0[..., None] * (v0 - v1).unflatten(-1, (H, hd))).flatten(-2)
         heads = heads1[:, :, None] if last else torch.stack([v0, heads1], 2)  # (E, B, t, H·hd)
-        o = p["O"][:, layer]  # (E, d, H·hd)
         if res is None:
             res = _rows(p["E"], x[:, :, -1:] if last else x)
         elif last:
@@ -438,7 +492,19 @@ class Ensemble:
         # one Python bool when all members agree; a mask made once (no per-step host copy)
         same = len(set(flags)) == 1
         self.next_token = flags[0] if same else torch.tensor(flags, device=device)
-        self.sampler = BatchSampler(law, [batch_seed(s) for s in seeds], device)
+        pools = [m.get("pool") for m in members]
+        if any(pools):  # the authors' recipe: one pool drawn once, reshuffled every epoch
+            if not all(pools) or len({p["size"] for p in pools}) != 1:
+                raise ValueError("members of one shape must all draw from pools of one size")
+            self.sampler = PoolSampler(
+                law,
+                [p["seed"] for p in pools],
+                [batch_seed(s) for s in seeds],
+                int(pools[0]["size"]),
+                device,
+            )
+        else:
+            self.sampler = BatchSampler(law, [batch_seed(s) for s in seeds], device)
         fused = device.type in ("cpu", "cuda")
         self.optimizer = torch.optim.Adam(self.trainable, lr=lr, fused=fused)
 
@@ -489,6 +555,17 @@ class Ensemble:
         self.sampler.load_state_dict(state["sampler"])
 
 
+def linear_lr(lr: float, step: int, schedule: dict[str, Any] | None) -> float:
+    """The learning rate of update `step`. Without a schedule, `lr`; with one, torch's LinearLR
+    stepped once every `every` updates (the authors step it once per epoch):
+    lr·(start + (end − start)·min(k, total)/total) at scheduler step k = step // every."""
+    if not schedule:
+        return lr
+    k = min(step // int(schedule["every"]), int(schedule["total"]))
+    start, end = schedule.get("start_factor", 1.0), schedule["end_factor"]
+    return lr * (start + (end - start) * k / int(schedule["total"]))
+
+
 def groups(members: list[dict[str, Any]]) -> list[tuple[Arch, list[int]]]:
     """Members grouped by shape (Arch), in order of first appearance: [(arch, member indices)]."""
     out: dict[Arch, list[int]] = {}
@@ -505,6 +582,7 @@ class JobTrainer:
 
     def __init__(self, config: dict[str, Any], laws: list[Law], device: torch.device) -> None:
         self.batch = int(config["batch"])
+        self.lr, self.schedule = config["lr"], config.get("schedule")
         members = config["members"]
         self.ensembles, order = [], []
         for arch, idx in groups(members):
@@ -522,6 +600,11 @@ class JobTrainer:
         return torch.cat(columns, -1)[..., self.inverse]
 
     def step(self, step: int) -> dict[str, torch.Tensor]:
+        if self.schedule and step % int(self.schedule["every"]) == 0:
+            lr = linear_lr(self.lr, step, self.schedule)
+            for ens in self.ensembles:
+                for group in ens.optimizer.param_groups:
+                    group["lr"] = lr
         out = [ens.step(self.batch) for ens in self.ensembles]
         return {
             "loss": self._members([o[0] for o in out]),

@@ -148,27 +148,45 @@ def scaling_members(study: dict[str, Any]) -> list[dict[str, Any]]:
     return list(baselines.values()) + out
 
 
-def capacity_members(study: dict[str, Any], sweep: str) -> list[dict[str, Any]]:
-    """The paper's capacity sweeps on the bigram association task (N² facts): one axis varied,
-    several seeds per point (law and init seed alike)."""
-    c = study["capacity"]
+def capacity_points(study: dict[str, Any], sweep: str) -> list[dict[str, int]]:
+    """The shapes of a capacity sweep, one per point: {"d", "para", "d_head"}."""
     name = sweep.removeprefix("capacity_")
-    axis = c[name]
+    axis = study["capacity"][name]
     out = []
     for value in range(axis["min"], axis["max"] + 1, axis.get("every", 1)):
         shape = {"d": axis["d"], "para": axis["H"], "d_head": axis["d_head"]}
         shape[CAPACITY_AXES[name]] = value
-        for seed in c["seeds"]:
-            out.append(
-                member(
-                    {"N": c["N"]},
-                    **shape,
-                    law=association([c["N"], c["N"], 1]),
-                    law_seed=seed,
-                    seed=seed,
-                    loss="next_token",
+        out.append(shape)
+    return out
+
+
+def capacity_members(study: dict[str, Any], sweep: str) -> list[dict[str, Any]]:
+    """The paper's capacity sweeps with the authors' recipe (their final code): the bigram
+    association task (x1, x2 uniform, one random target per pair: N² facts) of ONE law, and ONE
+    pool of `pool_batches` × `batch` sequences drawn once from it and reshuffled every epoch;
+    for every point and model variant (the authors' shared layout, our per-head layout) one
+    member per repeat seed. Repeats share the law and the pool and differ in initialisation
+    (and shuffling). Members of one point and variant are adjacent, so they share a job and
+    train as one batched ensemble."""
+    c = study["capacity"]
+    pool = {"seed": c["pool_seed"], "size": c["pool_batches"] * c["batch"]}
+    out = []
+    for shape in capacity_points(study, sweep):
+        for variant, arch in c["variants"].items():
+            for seed in c["seeds"]:
+                out.append(
+                    member(
+                        {"N": c["N"]},
+                        **shape,
+                        **arch,
+                        variant=variant,
+                        law=association([c["N"], c["N"], 1]),
+                        law_seed=c["law_seed"],
+                        seed=seed,
+                        pool=pool,
+                        loss="next_token",
+                    )
                 )
-            )
     return out
 
 
@@ -196,7 +214,13 @@ def jobs(study: dict[str, Any]) -> list[str]:
 
 
 def sweep_jobs(study: dict[str, Any], sweep: str) -> int:
-    return min(int(_sweep_block(study, sweep)["jobs"]), len(_sweep_members(study, sweep)))
+    """Rule jobs of a sweep: the config's `jobs`, at most one per member (scaling) or point
+    (capacity: a point's repeats train together)."""
+    if sweep == "scaling":
+        units = len(scaling_members(study))
+    else:
+        units = len(capacity_points(study, sweep))
+    return min(int(_sweep_block(study, sweep)["jobs"]), units)
 
 
 def job_config(study: dict[str, Any], job: str) -> dict[str, Any]:
@@ -211,7 +235,24 @@ def job_config(study: dict[str, Any], job: str) -> dict[str, Any]:
         if sweep not in SWEEPS:
             raise ValueError(f"unknown memorization job {job!r}")
         block, members = _sweep_block(study, sweep), _sweep_members(study, sweep)
-        members = members[job_slice(len(members), sweep_jobs(study, sweep), int(k))]
+        if sweep == "scaling":
+            members = members[job_slice(len(members), sweep_jobs(study, sweep), int(k))]
+        else:  # whole points, dealt round-robin (the sweeps' costs grow along the axis)
+            per_point = len(members) // len(capacity_points(study, sweep))
+            jobs = sweep_jobs(study, sweep)
+            members = [m for i, m in enumerate(members) if (i // per_point) % jobs == int(k)]
+    if job.startswith("capacity_"):  # the authors' recipe: epochs over one pool, LinearLR
+        every = int(block["pool_batches"])
+        steps = every * int(block["epochs"])
+        schedule = {"end_factor": block["lr_end_factor"], "every": every, "total": block["epochs"]}
+        return {
+            "steps": steps,
+            "batch": block["batch"],
+            "lr": block["lr"],
+            "schedule": schedule,
+            "snapshot_every": min(steps, block.get("snapshot_every", study["snapshot_every"])),
+            "members": members,
+        }
     return {
         "steps": block["steps"],
         "batch": block["batch"],
