@@ -280,7 +280,7 @@ def test_all_pairs_order_matches_the_low_rank_table():
 def test_capacity_job_split():
     study = load_config()["memorization"]
     members = runs.capacity_members(study, "capacity_heads")
-    names = [j for j in runs.jobs(study) if j.startswith("capacity_heads_job")]
+    names = [j for j in runs.jobs(study) if j.startswith("capacity_heads/job")]
     split = [m for j in names for m in runs.job_config(study, j)["members"]]
     key = lambda m: (m["para"], m["variant"], m["seed"])  # noqa: E731
     assert sorted(map(key, split)) == sorted(map(key, members))  # each member exactly once

@@ -230,7 +230,7 @@ def test_capacity_jobs_hold_whole_points_and_share_law_and_pool():
         assert len(members) == len(points) * len(c["variants"]) * len(c["seeds"])
         assert {m["law_seed"] for m in members} == {c["law_seed"]}
         assert {m["pool"]["seed"] for m in members} == {c["pool_seed"]}
-        names = [j for j in runs.jobs(study) if j.startswith(sweep + "_job")]
+        names = [j for j in runs.jobs(study) if j.startswith(sweep + "/job")]
         seen = []
         for name in names:
             job = runs.job_config(study, name)

@@ -143,12 +143,12 @@ def cells(tmp_path_factory) -> dict:
         results.extract(hist, ex)
         files = {k: root / f"{cell}.{k}" for k in ("json", "csv", "h5", "pdf", "png")}
         mem_cells.analyse(
-            cell, ex, data, study, str(files["json"]), str(files["csv"]), str(files["h5"])
+            cell, [ex], [data], study, str(files["json"]), str(files["csv"]), str(files["h5"])
         )
         summary = json.loads(files["json"].read_text())
         table = pd.read_csv(files["csv"])
         arrays = read_arrays(files["h5"])
-        mem_cells.module(cell).plot(
+        mem_cells.module(cell).draw(
             summary, table, arrays, [results.Extract(ex)], str(files["pdf"]), str(files["png"])
         )
         out[cell] = {"summary": summary, "table": table, "arrays": arrays, "files": files}

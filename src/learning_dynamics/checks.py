@@ -64,11 +64,19 @@ def memorization(c: Config) -> list[str]:
             out.append(
                 f"memorization.capacity.{axis}: min = {lo} > max = {hi} (an empty sweep); swap them"
             )
-    if cap["last"] > cap["steps"]:
+    steps = cap["pool_batches"] * cap["epochs"]  # the authors' recipe: epochs over one pool
+    if cap["last"] > steps:
         out.append(
             f"memorization.capacity.last: {cap['last']} batch accuracies are averaged, but "
-            f"memorization.capacity.steps = {cap['steps']}: at most {cap['steps']}"
+            f"capacity trains pool_batches x epochs = {steps} steps: at most {steps}"
         )
+    for cell in ("dynamics", "freezing"):  # extra init seeds beside the notebook's own
+        extra = c[cell].get("extra_seeds", [])
+        if c[cell]["seed"] in extra or len(set(extra)) < len(extra):
+            out.append(
+                f"memorization.{cell}.extra_seeds: {extra} repeats a seed (the notebook's is "
+                f"memorization.{cell}.seed = {c[cell]['seed']}); every init seed must differ"
+            )
     rank = c["rank_distance"]
     if rank["d"] > rank["N"]:
         out.append(

@@ -9,50 +9,44 @@ from learning_dynamics.memorization import runs as mem_runs
 
 MZ = config["memorization"]
 MZ_DIR = f"{RESULTS}/memorization"
-MZ_JOBS = "|".join(mem_runs.jobs(MZ))
-MZ_CELLS = "|".join(mem_cells.MODULES)
-
-
-def mz_figure_inputs(cell):
-    """What a cell's figure reads: its analysis files and its training jobs' extracts."""
-    return {
-        "summary": f"{MZ_DIR}/{cell}/summary.json",
-        "table": f"{MZ_DIR}/{cell}/table.csv",
-        "arrays": f"{MZ_DIR}/{cell}/arrays.h5",
-        "extracts": [f"{MZ_DIR}/{j}/extract.h5" for j in mem_runs.cell_jobs(MZ, cell)],
-    }
+MZ_JOBS = one_of(mem_runs.jobs(MZ))
+MZ_CELLS = one_of(mem_cells.MODULES)
 
 
 # The shell line of every figure rule below (the cell is the rule's `params.cell`).
 MZ_PLOT = (
-    "{LD} memorization plot --cell {params.cell} --summary {input.summary}"
+    "{LD} memorization plot_{params.cell} --summary {input.summary}"
     " --table {input.table} --arrays {input.arrays} --extracts {input.extracts}"
     " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
 )
 
 
 rule memorization_data:
+    input:
+        config=config_file(
+            f"{MZ_DIR}/{{job}}/data.config.json",
+            lambda w: mem_runs.data_config(mem_runs.job_config(MZ, w.job)),
+        ),
     output:
         f"{MZ_DIR}/{{job}}/data.h5",
     wildcard_constraints:
         job=MZ_JOBS,
-    params:
-        config=lambda w: as_json(mem_runs.data_config(mem_runs.job_config(MZ, w.job))),
     log:
         f"{LOGS}/memorization/data_{{job}}.log",
     shell:
-        "{LD} memorization make_data --config {params.config:q} --out {output} > {log} 2>&1"
+        "{LD} memorization make_data --config {input.config} --out {output} > {log} 2>&1"
 
 
 rule memorization_train:
     input:
         data=f"{MZ_DIR}/{{job}}/data.h5",
+        config=config_file(
+            f"{MZ_DIR}/{{job}}/config.json", lambda w: mem_runs.job_config(MZ, w.job)
+        ),
     output:
         f"{MZ_DIR}/{{job}}/history.h5",
     wildcard_constraints:
         job=MZ_JOBS,
-    params:
-        config=lambda w: as_json(mem_runs.job_config(MZ, w.job)),
     log:
         f"{LOGS}/memorization/train_{{job}}.log",
     benchmark:
@@ -61,7 +55,7 @@ rule memorization_train:
     resources:
         **TRAIN_RESOURCES,
     shell:
-        "{LD} memorization train --config {params.config:q} --data {input.data}"
+        "{LD} memorization train --config {input.config} --data {input.data}"
         " --out {output} --threads {threads} > {log} 2>&1"
 
 
@@ -82,27 +76,29 @@ rule memorization_analyse:
     input:
         extracts=lambda w: [f"{MZ_DIR}/{j}/extract.h5" for j in mem_runs.cell_jobs(MZ, w.cell)],
         data=lambda w: [f"{MZ_DIR}/{j}/data.h5" for j in mem_runs.cell_jobs(MZ, w.cell)],
+        config=config_file(
+            f"{MZ_DIR}/{{cell}}/analysis.config.json",
+            lambda w: {mem_runs.cell_block(w.cell): MZ[mem_runs.cell_block(w.cell)]},
+        ),
     output:
         summary=f"{MZ_DIR}/{{cell}}/summary.json",
         table=f"{MZ_DIR}/{{cell}}/table.csv",
         arrays=f"{MZ_DIR}/{{cell}}/arrays.h5",
     wildcard_constraints:
         cell=MZ_CELLS,
-    params:
-        config=lambda w: as_json({mem_runs.cell_block(w.cell): MZ[mem_runs.cell_block(w.cell)]}),
     log:
         f"{LOGS}/memorization/analyse_{{cell}}.log",
     threads: 1
     shell:
         "{LD} memorization analyse --cell {wildcards.cell} --extracts {input.extracts}"
-        " --data {input.data} --config {params.config:q} --summary {output.summary}"
+        " --data {input.data} --config {input.config} --summary {output.summary}"
         " --table {output.table} --arrays {output.arrays} --threads {threads} > {log} 2>&1"
 
 
 # One target per figure: `snakemake memorization_<cell>`; the cell's module draws it.
 rule memorization_dynamics:
     input:
-        **mz_figure_inputs("dynamics"),
+        **mem_runs.figure_inputs(MZ, "dynamics", MZ_DIR),
     output:
         **figure("memorization_dynamics"),
     params:
@@ -115,7 +111,7 @@ rule memorization_dynamics:
 
 rule memorization_freezing:
     input:
-        **mz_figure_inputs("freezing"),
+        **mem_runs.figure_inputs(MZ, "freezing", MZ_DIR),
     output:
         **figure("memorization_freezing"),
     params:
@@ -128,7 +124,7 @@ rule memorization_freezing:
 
 rule memorization_scaling:
     input:
-        **mz_figure_inputs("scaling"),
+        **mem_runs.figure_inputs(MZ, "scaling", MZ_DIR),
     output:
         **figure("memorization_scaling"),
     params:
@@ -141,7 +137,7 @@ rule memorization_scaling:
 
 rule memorization_architecture:
     input:
-        **mz_figure_inputs("architecture"),
+        **mem_runs.figure_inputs(MZ, "architecture", MZ_DIR),
     output:
         **figure("memorization_architecture"),
     params:
@@ -154,7 +150,7 @@ rule memorization_architecture:
 
 rule memorization_attention:
     input:
-        **mz_figure_inputs("attention"),
+        **mem_runs.figure_inputs(MZ, "attention", MZ_DIR),
     output:
         **figure("memorization_attention"),
     params:
@@ -167,7 +163,7 @@ rule memorization_attention:
 
 rule memorization_contributions:
     input:
-        **mz_figure_inputs("contributions"),
+        **mem_runs.figure_inputs(MZ, "contributions", MZ_DIR),
     output:
         **figure("memorization_contributions"),
     params:
@@ -180,7 +176,7 @@ rule memorization_contributions:
 
 rule memorization_superposition:
     input:
-        **mz_figure_inputs("superposition"),
+        **mem_runs.figure_inputs(MZ, "superposition", MZ_DIR),
     output:
         **figure("memorization_superposition"),
     params:
@@ -193,7 +189,7 @@ rule memorization_superposition:
 
 rule memorization_rank_distance:
     input:
-        **mz_figure_inputs("rank_distance"),
+        **mem_runs.figure_inputs(MZ, "rank_distance", MZ_DIR),
     output:
         **figure("memorization_rank_distance"),
     params:
@@ -206,7 +202,7 @@ rule memorization_rank_distance:
 
 rule memorization_almost_rank:
     input:
-        **mz_figure_inputs("almost_rank"),
+        **mem_runs.figure_inputs(MZ, "almost_rank", MZ_DIR),
     output:
         **figure("memorization_almost_rank"),
     params:
@@ -219,7 +215,7 @@ rule memorization_almost_rank:
 
 rule memorization_capacity_heads:
     input:
-        **mz_figure_inputs("capacity_heads"),
+        **mem_runs.figure_inputs(MZ, "capacity_heads", MZ_DIR),
     output:
         **figure("memorization_capacity_heads"),
     params:
@@ -232,7 +228,7 @@ rule memorization_capacity_heads:
 
 rule memorization_capacity_head_dim:
     input:
-        **mz_figure_inputs("capacity_head_dim"),
+        **mem_runs.figure_inputs(MZ, "capacity_head_dim", MZ_DIR),
     output:
         **figure("memorization_capacity_head_dim"),
     params:
@@ -245,7 +241,7 @@ rule memorization_capacity_head_dim:
 
 rule memorization_capacity_embed_dim:
     input:
-        **mz_figure_inputs("capacity_embed_dim"),
+        **mem_runs.figure_inputs(MZ, "capacity_embed_dim", MZ_DIR),
     output:
         **figure("memorization_capacity_embed_dim"),
     params:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from ..grids import job_slice
+from ..grids import job_count, job_items
 
 CELLS = (
     "dynamics",
@@ -204,12 +204,12 @@ BASELINE_JOBS = ("dynamics_low_rank",)
 
 
 def jobs(study: dict[str, Any]) -> list[str]:
-    """Names of every training job: each cell, cell 1's low-rank baseline, and `<sweep>_job<k>`
-    for every sweep chunk."""
+    """Names of every training job: each cell, cell 1's low-rank baseline, and `<sweep>/job<k>`
+    for every sweep job (the project's one sweep convention, see `grids`)."""
     out = list(CELLS) + list(BASELINE_JOBS)
     for sweep in SWEEPS:
         n = sweep_jobs(study, sweep)
-        out.extend(f"{sweep}_job{k}" for k in range(n))
+        out.extend(f"{sweep}/job{k}" for k in range(n))
     return out
 
 
@@ -220,7 +220,7 @@ def sweep_jobs(study: dict[str, Any], sweep: str) -> int:
         units = len(scaling_members(study))
     else:
         units = len(capacity_points(study, sweep))
-    return min(int(_sweep_block(study, sweep)["jobs"]), units)
+    return job_count(units, _sweep_block(study, sweep)["jobs"])
 
 
 def job_config(study: dict[str, Any], job: str) -> dict[str, Any]:
@@ -231,12 +231,12 @@ def job_config(study: dict[str, Any], job: str) -> dict[str, Any]:
         block = {**study["dynamics"], "steps": study["dynamics"]["low_rank_steps"]}
         members = [member(block, model="low_rank", seed=s) for s in init_seeds(block)]
     else:
-        sweep, _, k = job.rpartition("_job")
+        sweep, _, k = job.rpartition("/job")
         if sweep not in SWEEPS:
             raise ValueError(f"unknown memorization job {job!r}")
         block, members = _sweep_block(study, sweep), _sweep_members(study, sweep)
         if sweep == "scaling":
-            members = members[job_slice(len(members), sweep_jobs(study, sweep), int(k))]
+            members = list(job_items(members, _sweep_block(study, sweep)["jobs"], int(k)))
         else:  # whole points, dealt round-robin (the sweeps' costs grow along the axis)
             per_point = len(members) // len(capacity_points(study, sweep))
             jobs = sweep_jobs(study, sweep)
@@ -276,9 +276,20 @@ def cell_jobs(study: dict[str, Any], cell: str) -> list[str]:
         return ["dynamics", "dynamics_low_rank"]
     if cell in CELLS:
         return [cell]
-    return [f"{cell}_job{k}" for k in range(sweep_jobs(study, cell))]
+    return [f"{cell}/job{k}" for k in range(sweep_jobs(study, cell))]
 
 
 def cell_block(cell: str) -> str:
     """The config block of a cell or sweep."""
     return "capacity" if cell.startswith("capacity_") else cell
+
+
+def figure_inputs(study: dict[str, Any], cell: str, root: str) -> dict[str, Any]:
+    """What a cell's figure reads (paths under `root`, results/memorization): its analysis files
+    and its training jobs' extracts."""
+    return {
+        "summary": f"{root}/{cell}/summary.json",
+        "table": f"{root}/{cell}/table.csv",
+        "arrays": f"{root}/{cell}/arrays.h5",
+        "extracts": [f"{root}/{j}/extract.h5" for j in cell_jobs(study, cell)],
+    }

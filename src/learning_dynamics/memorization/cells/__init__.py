@@ -1,16 +1,18 @@
 """Memorization study: one module per notebook cell, each with its analysis and its figure.
 
 `MODULES` is the registry (cell name -> module of this package); every module defines
-`analyse(exs, data, config) -> results.Result` and `plot(summary, table, arrays, extracts, pdf,
-png)`. The three capacity sweeps share the module `capacity`. The verbs `analyse` and `plot`
-below look a cell up here; modules are imported only when their cell runs, so the workflow can
-read the registry without importing torch.
+`analyse(exs, data, config) -> results.Result`, `draw(summary, table, arrays, extracts, pdf,
+png)` (the figure, from loaded objects) and `plot = figure_verb(draw)` (the DAG verb
+`plot_<cell>`, from the files). The three capacity sweeps share the module `capacity`. The verb
+`analyse` below looks a cell up here; modules are imported only when their cell runs, so the
+workflow can read the registry without importing torch.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable
 from types import ModuleType
 
 MODULES = {
@@ -38,8 +40,8 @@ def module(cell: str) -> ModuleType:
 
 def analyse(
     cell: str,
-    extracts: str | list[str],
-    data: str | list[str],
+    extracts: list[str],
+    data: list[str],
     config: dict,
     summary: str,
     table: str,
@@ -52,31 +54,28 @@ def analyse(
     from ..results import Extract
 
     analysis = module(cell).analyse
-    extracts = [extracts] if isinstance(extracts, str) else extracts
-    data = [data] if isinstance(data, str) else data
     result = analysis([Extract(p) for p in extracts], data, config)
     write_json(summary, {"cell": cell, **result.summary})
     write_csv(table, result.table)
     write_arrays(arrays, result.arrays, {"cell": cell})
 
 
-def plot(
-    cell: str,
-    summary: str,
-    table: str,
-    arrays: str,
-    extracts: str | list[str],
-    pdf: str,
-    png: str,
-) -> None:
-    """Draw the figure of `cell` from its analysis files and its jobs' extracts."""
-    import pandas as pd
+def figure_verb(draw: Callable[..., None]) -> Callable[..., None]:
+    """A cell module's plot verb: loads the cell's analysis files and its jobs' extracts, then
+    calls `draw(summary, table, arrays, extracts, pdf, png)` (the module's figure function)."""
 
-    from ...history import read_arrays
-    from ..results import Extract
+    def plot(
+        summary: str, table: str, arrays: str, extracts: list[str], pdf: str, png: str
+    ) -> None:
+        import pandas as pd
 
-    draw = module(cell).plot
-    extracts = [extracts] if isinstance(extracts, str) else extracts
-    with open(summary) as f:
-        values = json.load(f)
-    draw(values, pd.read_csv(table), read_arrays(arrays), [Extract(p) for p in extracts], pdf, png)
+        from ...history import read_arrays
+        from ..results import Extract
+
+        with open(summary) as f:
+            values = json.load(f)
+        tables = pd.read_csv(table)
+        draw(values, tables, read_arrays(arrays), [Extract(p) for p in extracts], pdf, png)
+
+    plot.__module__, plot.__doc__ = draw.__module__, draw.__doc__
+    return plot

@@ -13,6 +13,7 @@ from .. import interp
 from ..laws import Law, prior
 from ..model import exact_metrics
 from ..results import Extract, Result, member_law, random_baseline
+from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -59,7 +60,7 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     return Result(summary, table, {})
 
 
-def plot(
+def draw(
     summary: dict, table: pd.DataFrame, arrays: dict, extracts: list, pdf: str, png: str
 ) -> None:
     fig, ax = plt.subplots(figsize=(1.3 * COLUMN, 1.1 * COLUMN))
@@ -80,3 +81,7 @@ def plot(
     ax.set_ylim(0, 1.2 * max(table.divergence.max(), summary["random_baseline"]))
     ax.legend(fontsize=7)
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)

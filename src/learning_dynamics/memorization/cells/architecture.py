@@ -10,6 +10,7 @@ from typing import Any
 from ...plotting import COLUMN, plt, save_figure
 from ..panels import bars
 from ..results import Extract, Result, member_table
+from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -23,7 +24,7 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     return Result(summary, frame, {})
 
 
-def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
+def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     """Cell 4: final divergence for each setting of the skip switches."""
     fig, ax = plt.subplots(figsize=(1.8 * COLUMN, 0.4 * COLUMN + 0.22 * len(table)))
     labels = [f"skip {s}" if s != "none" else "full model" for s in table.skips]
@@ -35,3 +36,7 @@ def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
         "architecture: which inputs the heads need",
     )
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)

@@ -20,6 +20,7 @@ from ..laws import Law, prior
 from ..model import init_params, skip_coefficients
 from ..panels import map_panel
 from ..results import Extract, Result, member_law, random_baseline
+from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -77,7 +78,7 @@ def _notebook_deviation(ex: Extract, inits: int = 10) -> dict[str, Any]:
     }
 
 
-def plot(
+def draw(
     summary: dict, table: pd.DataFrame, arrays: dict, extracts: list, pdf: str, png: str
 ) -> None:
     maps, sv, support = arrays["maps"], arrays["singular_values"], arrays["prior"] > 0
@@ -110,3 +111,7 @@ def plot(
     )
     fig.tight_layout()
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)

@@ -32,6 +32,7 @@ from ..laws import Law, PoolSampler
 from ..model import all_pairs, read_laws
 from ..results import Extract, Result
 from ..runs import capacity_points
+from . import figure_verb
 
 # The paper's points: the authors' stored results, `Scaling laws/Data_exp_1_10.csv` (Fig. 1a),
 # `Data_exp_2.csv` (Fig. 1b), `Data_exp_3.csv` (Fig. 2a) of leodana2000/Transformer_Attentional_
@@ -220,7 +221,7 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     return Result(summary, table, arrays)
 
 
-def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
+def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     """A capacity figure: per point the paper's value, the reproduction (authors' layout and
     recipe) and the per-head comparison (same recipe), bands min–max over repeats, the exact
     accuracy over all N² facts, random guessing and Corollary 2's bound where d_h <= d."""
@@ -254,3 +255,7 @@ def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     ax.set_title(f"N={n} ({n * n} facts), {rest}; repeats: {reps}", fontsize=8)
     ax.legend(fontsize=6, loc="lower right" if sweep != "capacity_embed_dim" else "best")
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)

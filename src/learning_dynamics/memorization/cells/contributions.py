@@ -23,6 +23,7 @@ from .. import interp
 from ..laws import enumerate_sequences, prior
 from ..panels import DIVERGING, map_panel
 from ..results import Extract, Result, member_law
+from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -110,7 +111,7 @@ def _tokens_by_parts(ax: plt.Axes, values: np.ndarray, target: int, title: str) 
     ax.grid(False)
 
 
-def plot(
+def draw(
     summary: dict, table: pd.DataFrame, arrays: dict, extracts: list, pdf: str, png: str
 ) -> None:
     heads = len(arrays["maps"])
@@ -175,3 +176,7 @@ def plot(
     )
     fig.tight_layout()
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ...plotting import COLUMN, plt, save_figure
 from ..results import Extract, Result, member_table, spread
+from . import figure_verb
 
 METRICS = ("loss", "batch_accuracy", "divergence", "accuracy")
 RUNS = {
@@ -67,7 +68,7 @@ def _band(ax, spread: dict, colour: str, label: str) -> None:  # noqa: ANN001
     ax.axhline(spread["mean"], color=colour, ls="--", label=label)
 
 
-def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
+def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     """Cell 1: divergence and accuracy vs step for both losses (the notebook's seed bold, the
     extra seeds thin), both baselines (low-rank: mean and min–max over seeds)."""
     ex = extracts[0]
@@ -119,3 +120,7 @@ def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
         ax.plot([], [], color="grey", lw=0.6, label="extra init seeds (exact)")
         ax.legend(fontsize=6, loc=where)
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)

@@ -15,6 +15,7 @@ import numpy as np
 from ...plotting import COLUMN, plt, save_figure
 from ..panels import bars
 from ..results import Extract, Result, member_table, spread
+from . import figure_verb
 
 METRICS = ("loss", "divergence", "accuracy")
 
@@ -40,7 +41,7 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     return Result(summary, frame, {})
 
 
-def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
+def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     """Cell 2: what training only the out-projections O buys, against training everything else:
     the notebook seed's bar, every init seed a dot, the min–max over seeds as an error bar."""
     first = table[table.notebook_seed].reset_index(drop=True)
@@ -76,3 +77,7 @@ def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     )
     ax.legend(fontsize=8, loc="upper center")  # clear of the per-seed dots
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)

@@ -13,6 +13,7 @@ from ...plotting import COLUMN, plt, save_figure
 from .. import interp
 from ..model import read_laws
 from ..results import Extract, Result
+from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -83,7 +84,7 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     return Result(summary, table, {})
 
 
-def plot(
+def draw(
     summary: dict, table: pd.DataFrame, arrays: dict, extracts: list, pdf: str, png: str
 ) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(2 * 1.4 * COLUMN, 1.15 * COLUMN), sharey=True)
@@ -114,3 +115,7 @@ def plot(
     )
     fig.tight_layout()
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ...plotting import COLUMN, plt, save_figure
 from ..results import Extract, Result, member_table
+from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -34,7 +35,7 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     return Result(summary, rows, {})
 
 
-def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
+def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     """Cell 3: final divergence over the grid, one line per setting besides the varied heads."""
     fig, ax = plt.subplots(figsize=(1.6 * COLUMN, 1.1 * COLUMN))
     keys = ["N", "alphas", "d", "mlp_width", "mlp_depth", "heads", "layers"]
@@ -56,3 +57,7 @@ def plot(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
     )
     ax.legend(fontsize=7)
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)

@@ -20,6 +20,7 @@ from ..laws import Law
 from ..model import all_pairs
 from ..panels import DIVERGING
 from ..results import Extract, Result, member_law, random_baseline
+from . import figure_verb
 
 
 def _cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -85,7 +86,7 @@ def _gram_panel(ax: plt.Axes, fig: plt.Figure, m: np.ndarray, title: str, label:
     ax.grid(False)
 
 
-def plot(
+def draw(
     summary: dict, table: pd.DataFrame, arrays: dict, extracts: list, pdf: str, png: str
 ) -> None:
     names = {"low_rank": "low-rank", "transformer": "transformer"}
@@ -139,3 +140,7 @@ def plot(
     )
     fig.tight_layout()
     save_figure(fig, pdf, png)
+
+
+# The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
+plot = figure_verb(draw)
