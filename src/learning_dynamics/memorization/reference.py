@@ -1,6 +1,7 @@
 """The seed-style memorization transformer and training loop: plain nn.Modules as the seed's
-missing `models`/`train` modules are specified, for tests (the batched model must compute the
-same function) and for the benchmark (the loop the project is timed against).
+`models`/`train` modules work (the authors' repository, commit 09bf52f: E, P, U are
+nn.Linear(d, rows) weights), for tests (the batched model must compute the same function and
+start E, P the same way) and for the benchmark (the loop the project is timed against).
 
 The model runs `para` nn.MultiheadAttention modules over the whole 3-token sequence under a
 causal mask and reads the logits at position 1 (the prediction of x3); the loop trains on batches
