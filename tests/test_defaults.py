@@ -22,8 +22,10 @@ CASES: dict[str, tuple[str, str, tuple, set[str]]] = {
     "linear": ("model:LinearConfig", "runs:run_config", ("main",), set()),
     "makemore": ("runs:RunConfig", "runs:run_config", ("main",), set()),
     "grokking": ("runs:RunConfig", "runs:run_config", ("default",), set()),
-    # a member of the seed's first cell; the context length is fixed by the task (x1, x2, ->)
-    "memorization": ("model:Arch", "runs:job_config", ("dynamics",), {"context"}),
+    # a member of the seed's first cell; the context length is fixed by the task (x1, x2, ->),
+    # and the seed cells use the paper's per-head layout with layer norm (only the capacity
+    # sweeps' `variants` set `layout` and `norm`)
+    "memorization": ("model:Arch", "runs:job_config", ("dynamics",), {"context", "layout", "norm"}),
 }
 
 

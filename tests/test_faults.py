@@ -76,13 +76,13 @@ def killed_run(out, at=700):
 # ---- 1, 4: segments checked by content on resume ------------------------------------------------
 
 
-def test_kill_between_segment_and_checkpoint_then_deleted_segment_restarts(
-    tmp_path, reference, monkeypatch, caplog
-):
+def kill_after_the_fifth_segment(tmp_path, monkeypatch):
+    """Train until the 5th checkpoint write, which is killed after its segment was written but
+    before the training state was saved; returns the history's path."""
     out = tmp_path / "history.h5"
     saves = []
 
-    def killed_after_the_segment(path, data):  # the 5th checkpoint: segment written, state not
+    def killed_after_the_segment(path, data):
         saves.append(path)
         if len(saves) == 5:
             raise Killed
@@ -93,6 +93,13 @@ def test_kill_between_segment_and_checkpoint_then_deleted_segment_restarts(
     with pytest.raises(Killed):
         run(out, steps=STEPS, checkpoint_seconds=0)
     monkeypatch.undo()
+    return out
+
+
+def test_kill_between_segment_and_checkpoint_then_deleted_segment_restarts(
+    tmp_path, reference, monkeypatch, caplog
+):
+    out = kill_after_the_fifth_segment(tmp_path, monkeypatch)
     segments = sorted((tmp_path / "history.h5.parts").glob("[0-9]*.h5"))
     assert len(segments) == 5  # the checkpoint records 4 of them
     segments[1].unlink()
@@ -108,20 +115,7 @@ def test_kill_between_segment_and_checkpoint_then_deleted_segment_restarts(
 def test_kill_between_segment_and_checkpoint_resumes_without_the_extra_segment(
     tmp_path, reference, monkeypatch, caplog
 ):
-    out = tmp_path / "history.h5"
-    saves = []
-
-    def killed_after_the_segment(path, data):
-        saves.append(path)
-        if len(saves) == 5:
-            raise Killed
-        with open(path, "wb") as f:
-            f.write(data)
-
-    monkeypatch.setattr(training, "_write_bytes", killed_after_the_segment)
-    with pytest.raises(Killed):
-        run(out, steps=STEPS, checkpoint_seconds=0)
-    monkeypatch.undo()
+    out = kill_after_the_fifth_segment(tmp_path, monkeypatch)
     with caplog.at_level(logging.INFO, logger="learning_dynamics.training"):
         run(out, steps=STEPS)
     assert "resuming" in caplog.text and "step 400" in caplog.text

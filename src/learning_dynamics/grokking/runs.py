@@ -13,7 +13,7 @@ import dataclasses
 import math
 from typing import Any
 
-from ..grids import job_slice
+from ..grids import job_count, job_items
 
 SINGLE_RUNS = ("default", "swapped")
 DIAGRAMS = ("lr", "wd")
@@ -140,7 +140,7 @@ def jobs(study: dict[str, Any], run: str) -> int:
     """How many rule jobs run `run` is split into."""
     if run in SINGLE_RUNS:
         return 1
-    return min(int(study[_block(run)]["jobs"]), len(_members(study, run)))
+    return job_count(len(_members(study, run)), study[_block(run)]["jobs"])
 
 
 def run_config(study: dict[str, Any], run: str, job: int = 0) -> dict[str, Any]:
@@ -151,7 +151,7 @@ def run_config(study: dict[str, Any], run: str, job: int = 0) -> dict[str, Any]:
     leave the batch (accuracy thresholds from `analysis`, and for the fraction runs the RQI
     threshold too, the strictest the analysis reads)."""
     members = _members(study, run)
-    chunk = members[job_slice(len(members), jobs(study, run), job)]
+    chunk = list(job_items(members, jobs(study, run), job))
     sweep = run in SWEEPS
     init = init_of(study, run)
     a = study["analysis"]
