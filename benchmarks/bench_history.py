@@ -24,7 +24,7 @@ import yaml
 
 from learning_dynamics import history
 from learning_dynamics.devices import set_threads
-from learning_dynamics.history import History, run_attrs
+from learning_dynamics.history import History, _create, run_attrs
 from learning_dynamics.superposition import run_config
 from learning_dynamics.superposition.model import ToyModelTrainer, init_weights
 from learning_dynamics.training import fit
@@ -40,23 +40,8 @@ CODECS = {
 
 def create_with(codec: dict, checksum: bool = True):
     """history._create with another filter pipeline (same chunks, shuffle)."""
-
-    def create(group, name, rows):
-        row_shape = rows.shape[1:]
-        row_bytes = max(1, rows.dtype.itemsize * int(np.prod(row_shape, dtype=np.int64)))
-        chunk_rows = int(max(1, min(4096, history.CHUNK_BYTES // row_bytes)))
-        return group.create_dataset(
-            name,
-            shape=(0, *row_shape),
-            maxshape=(None, *row_shape),
-            dtype=rows.dtype,
-            chunks=(chunk_rows, *row_shape),
-            shuffle=True,
-            fletcher32=checksum,
-            **codec,
-        )
-
-    return create
+    filters = {"shuffle": True, "fletcher32": checksum, **codec}
+    return lambda group, name, rows: _create(group, name, rows, filters)
 
 
 def config(quick: bool) -> dict:
