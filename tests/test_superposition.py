@@ -10,11 +10,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from learning_dynamics.superposition.analysis import find_plateaus
+from learning_dynamics.superposition.analysis import (
+    counted_directions,
+    direction_count,
+    direction_geometry,
+    find_plateaus,
+)
 from learning_dynamics.superposition.model import (
     FOUR_FEATURES_LOSS,
     ToyModelTrainer,
-    directions,
     init_weights,
     tied_optimum_loss,
 )
@@ -115,12 +119,44 @@ def test_tied_training_reaches_the_pentagon():
     losses = train_steps(trainer, 6000)[:, 0]
     assert abs(losses[-1] - tied_optimum_loss(50)) < 5e-6
     # Five directions 72° apart, each with total squared norm 1/(1 + 2c²) (features may share one).
-    found = directions(trainer.w_e[0].T.numpy().astype(np.float64))
-    assert len(found) == 5
+    w_e = trainer.w_e[0].numpy()  # (2, f)
+    found = counted_directions(w_e)
+    assert len(found) == 5 and direction_count(w_e) == 5
     gaps = np.diff(np.concatenate([found[:, 0], found[:1, 0] + 360]))
     np.testing.assert_allclose(gaps, 72.0, atol=0.2)
     c2 = math.cos(math.radians(72)) ** 2
     np.testing.assert_allclose(found[:, 1], 1 / (1 + 2 * c2), rtol=2e-3)
+    geometry = direction_geometry(w_e)
+    assert geometry["direction_gap_min"] == pytest.approx(72.0, abs=0.2)
+    assert geometry["direction_sq_norm_mean"] == pytest.approx(1 / (1 + 2 * c2), rel=2e-3)
+
+
+def polar(angles_deg, norms) -> np.ndarray:
+    a = np.radians(np.asarray(angles_deg, dtype=float))
+    return np.asarray(norms, dtype=float) * np.stack([np.cos(a), np.sin(a)])  # (2, f)
+
+
+def test_direction_count_on_known_arrangements():
+    """Directions: groups of W_E columns within 10° of a neighbour (around the circle) holding at
+    least 5 % of the squared norm; columns under 5 % of the longest have none."""
+    rng = np.random.default_rng(0)
+    # A pentagon whose directions are shared by several features (jittered by < 1°), rotated so
+    # that one direction straddles ±180°, plus short stragglers anywhere (no direction).
+    angles = np.repeat(180 + 72 * np.arange(5), 6) + rng.uniform(-1, 1, 30)
+    pentagon = polar(np.concatenate([angles, rng.uniform(0, 360, 20)]),
+                     np.concatenate([np.full(30, 0.37), np.full(20, 0.01)]))  # fmt: skip
+    assert direction_count(pentagon) == 5
+    geometry = direction_geometry(pentagon)
+    assert geometry["direction_gap_min"] == pytest.approx(72.0, abs=1.0)
+    assert geometry["direction_sq_norm_mean"] == pytest.approx(6 * 0.37**2, rel=1e-9)
+    # Two strong directions and one weak one (3 % of the squared norm): two count.
+    two = polar([10, 11, 53, 54, 200], [1.0, 1.0, 1.0, 1.0, 0.35])
+    assert direction_count(two) == 2
+    # A batch (..., 2, f) keeps its leading axes; a square counts 4, a chain of features 8° apart
+    # is one direction however long it is.
+    square = polar([0, 90, 180, 270, 45], [1, 1, 1, 1, 0.01])
+    chain = polar([0, 8, 16, 24, 32], [1, 1, 1, 1, 1])
+    np.testing.assert_array_equal(direction_count(np.stack([square, chain])), [4, 1])
 
 
 def test_find_plateaus_on_a_synthetic_curve():

@@ -12,6 +12,12 @@ from ..io import write_csv, write_json
 from .model import FOUR_FEATURES_LOSS, STUDY, tied_optimum_loss
 
 REPRESENTED_ERROR = 0.5
+# Feature directions (the geometry): W_E columns whose angles lie within DIRECTION_GAP_DEG of a
+# neighbour form one direction; a direction counts when it carries at least DIRECTION_MIN_SHARE
+# of Σ‖W_E column‖² (the tied pentagon: 5 directions of 20 % each; stragglers carry < 1 %).
+DIRECTION_GAP_DEG = 10.0
+DIRECTION_MIN_SHARE = 0.05
+DIRECTION_MIN_NORM = 0.05  # columns shorter than this share of the longest have no direction
 
 
 def find_plateaus(
@@ -46,13 +52,74 @@ def find_plateaus(
     return plateaus
 
 
+def direction_norms(w_e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Feature directions of every `W_E` in `w_e` (..., 2, f): mean angle (degrees, rising through
+    one turn) and squared norm (summed over its columns) of each direction, as (..., f) arrays
+    padded with NaN and 0. Columns shorter than DIRECTION_MIN_NORM of the longest are left out;
+    sorted by angle, a gap of more than DIRECTION_GAP_DEG (around the circle) starts a new one."""
+    lead, f = w_e.shape[:-2], w_e.shape[-1]
+    w = w_e.reshape(-1, 2, f).astype(np.float64)
+    rows = np.arange(len(w))[:, None]
+    sq = np.square(w).sum(axis=1)  # (R, f)
+    keep = sq >= DIRECTION_MIN_NORM**2 * sq.max(axis=1, keepdims=True)
+    angle = np.where(keep, np.degrees(np.arctan2(w[:, 1], w[:, 0])), np.inf)
+    order = np.argsort(angle, axis=1)  # kept columns first
+    angle, sq = np.take_along_axis(angle, order, 1), np.take_along_axis(sq * keep, order, 1)
+    last = keep.sum(axis=1) - 1
+    nxt = np.roll(angle, -1, axis=1)
+    nxt[rows[:, 0], last] = angle[:, 0] + 360  # the last kept column's neighbour: the first
+    with np.errstate(invalid="ignore"):  # inf - inf past the kept columns
+        gap = np.where(np.isfinite(angle), nxt - angle, -np.inf)  # gap[i]: from i to the next
+    # Start after the widest gap, so that no direction straddles the start; angles then rise
+    # from `first` (the angle after that gap) through one turn.
+    widest = np.argmax(gap, axis=1)[:, None]
+    first = np.take_along_axis(nxt, widest, 1)
+    roll = (widest + 1 + np.arange(f)) % f
+    angle, sq, gap = (np.take_along_axis(a, roll, 1) for a in (angle, sq, gap))
+    angle = np.where(np.isfinite(angle), angle + 360 * (angle < first - 1e-9), first)
+    step = np.concatenate([np.zeros_like(gap[:, :1]), gap[:, :-1]], 1) > DIRECTION_GAP_DEG
+    index = (rows * f + np.cumsum(step, axis=1)).ravel()
+    norms = np.bincount(index, sq.ravel(), len(w) * f).reshape(len(w), f)
+    with np.errstate(invalid="ignore", divide="ignore"):  # mean angle, weighted by squared norm
+        mean = np.bincount(index, (sq * angle).ravel(), len(w) * f).reshape(len(w), f) / norms
+    mean = np.where(norms > 0, mean, np.nan)  # rising by direction, within one turn
+    return mean.reshape(*lead, f), norms.reshape(*lead, f)
+
+
+def direction_count(w_e: np.ndarray) -> np.ndarray:
+    """Number of directions holding at least DIRECTION_MIN_SHARE of Σ‖W_E column‖²."""
+    sq = direction_norms(w_e)[1]
+    return (sq >= DIRECTION_MIN_SHARE * sq.sum(axis=-1, keepdims=True)).sum(axis=-1)
+
+
+def counted_directions(w_e: np.ndarray) -> np.ndarray:
+    """One `W_E` (2, f): rows (angle in degrees, Σ squared norm) of the directions that count,
+    by rising angle. The tied optimum is degenerate: features sharing a direction act as one
+    feature whose squared norm is their sum, so it may spread all 50 features over 5 directions."""
+    mean, sq = direction_norms(w_e)
+    counted = sq >= DIRECTION_MIN_SHARE * sq.sum()
+    return np.stack([mean[counted], sq[counted]], axis=1)
+
+
+def direction_geometry(w_e: np.ndarray) -> dict[str, float]:
+    """One `W_E` (2, f): the counted directions' smallest angle to a neighbour (degrees) and mean
+    squared norm (the tied optimum: 72° and 1/(1 + 2c²) = 0.8396, c = cos 72°)."""
+    found = counted_directions(w_e)
+    gaps = np.diff(np.append(found[:, 0], found[0, 0] + 360))
+    return {
+        "direction_gap_min": float(gaps.min()) if len(found) > 1 else float("nan"),
+        "direction_sq_norm_mean": float(found[:, 1].mean()),
+    }
+
+
 def _chunks(n: int, size: int) -> list[slice]:
     return [slice(i, min(n, i + size)) for i in range(0, n, size)]
 
 
 def extract(history: str, out: str) -> None:
     """Per snapshot and member: loss, feature norms, self-reconstruction weight diag ReLU(W_U W_E),
-    per-feature error and the number of represented features; W_U W_E itself for single runs."""
+    per-feature error, the number of represented features and of feature directions
+    (`direction_count`); the final W_E; W_U W_E itself for single runs."""
     with History(history) as h:
         steps, seeds = h.steps("params"), h.seed
         w_e, w_u = h.read("params", "W_E"), h.read("params", "W_U")  # (S, E, n, f), (S, E, f, n)
@@ -85,6 +152,8 @@ def extract(history: str, out: str) -> None:
         "feature_error": feature_error,
         # Represented: reconstructed with less than half the error of dropping it (which costs 1).
         "represented": (feature_error < REPRESENTED_ERROR).sum(axis=-1),
+        "directions": direction_count(w_e),
+        "final_W_E": w_e[-1],
     }
     if products is not None:
         arrays["products"] = products
@@ -113,6 +182,9 @@ def analyse(
             for p in found
             if not p["final"] and abs(p["level"] - pentagon) / pentagon < config["pentagon_tol"]
         ]
+        if at_pentagon:  # the geometry in the middle of the pentagon plateau
+            middle = (at_pentagon[0]["start"] + at_pentagon[0]["end"]) // 2
+            on_plateau = int(x["directions"][np.searchsorted(x["step"], middle), k])
         member_rows.append(
             {
                 "seed": int(seed),
@@ -122,6 +194,9 @@ def analyse(
                 "transient_plateaus": sum(not p["final"] for p in found),
                 "pentagon_plateau_then_drop": bool(at_pentagon),
                 "pentagon_plateau_end": at_pentagon[0]["end"] if at_pentagon else -1,
+                "directions": int(x["directions"][-1, k]),
+                "plateau_directions": on_plateau if at_pentagon else -1,
+                **direction_geometry(x["final_W_E"][k]),
             }
         )
     table = pd.DataFrame(member_rows)
@@ -139,6 +214,7 @@ def analyse(
             "max": final.max(),
         },
         "represented": table["represented"].value_counts().sort_index().to_dict(),
+        "directions": table["directions"].value_counts().sort_index().to_dict(),
         "pentagon_plateau_then_drop_seeds": table.loc[
             table.pentagon_plateau_then_drop, "seed"
         ].tolist(),

@@ -11,7 +11,8 @@ from matplotlib.colors import TwoSlopeNorm
 
 from ..history import History, read_arrays
 from ..plotting import COLUMN, save_animation, save_figure
-from .model import FOUR_FEATURES_LOSS, directions, tied_optimum_loss
+from .analysis import counted_directions
+from .model import FOUR_FEATURES_LOSS, tied_optimum_loss
 
 CMAP = "RdBu_r"
 
@@ -211,7 +212,7 @@ def plot_tied(extract: str, history: str, pdf: str, png: str) -> None:
     ax.legend(loc="upper right", fontsize=7)
     vectors = w_e.T
     _draw_vectors(geo, vectors, 1.2 * np.linalg.norm(vectors, axis=1).max(), "tab:purple")
-    found = directions(vectors)
+    found = counted_directions(w_e)
     geo.set_title(
         f"final $W_E$: {int((np.linalg.norm(vectors, axis=1) > 0.05).sum())} features"
         f" on {len(found)} directions",

@@ -45,25 +45,6 @@ def tied_optimum_loss(features: int = 50) -> float:
     return ((features - 5) + 10 * c2 / (1 + 2 * c2)) / features**2
 
 
-def directions(vectors: np.ndarray, min_norm: float = 0.05, tol_deg: float = 1.0) -> np.ndarray:
-    """Group feature vectors (f, 2) by direction: rows (angle in degrees, Σ squared norm), sorted
-    by angle. The tied model's optimum is degenerate: features sharing a direction act as one
-    feature whose squared norm is their sum, so it may spread all 50 features over 5 directions."""
-    norms = np.linalg.norm(vectors, axis=1)
-    keep = norms > min_norm
-    angles = np.degrees(np.arctan2(vectors[keep, 1], vectors[keep, 0]))
-    order = np.argsort(angles)
-    groups: list[list[float]] = []
-    for angle, sq in zip(angles[order], norms[keep][order] ** 2, strict=True):
-        if groups and angle - groups[-1][0] < tol_deg:
-            groups[-1][1] += sq
-        else:
-            groups.append([float(angle), float(sq)])
-    if len(groups) > 1 and groups[0][0] + 360 - groups[-1][0] < tol_deg:  # wrap around ±180°
-        groups[0][1] += groups.pop()[1]
-    return np.array(groups).reshape(-1, 2)
-
-
 def init_weights(seeds: Sequence[int], features: int, hidden: int) -> tuple[torch.Tensor, ...]:
     """W_E (E, hidden, features), W_U (E, features, hidden) drawn as nn.Linear does under
     torch.manual_seed(seed): embedding first, then unembedding, U(±1/√fan_in)."""
