@@ -9,7 +9,7 @@ from conftest import ROOT, load_config, snakemake
 from scipy.integrate import solve_ivp
 
 from learning_dynamics.history import History, run_attrs
-from learning_dynamics.linear.analysis import quadratic_risk
+from learning_dynamics.linear.analysis import loglog_slope, mode_times, quadratic_risk
 from learning_dynamics.linear.model import (
     LinearConfig,
     ModeTrainer,
@@ -113,6 +113,69 @@ def test_faithful_modes_match_the_exact_solution(data):
     assert 4000 < sim[1, 0] < 4600 and 300 < sim[1, 1] < 500  # the two stages, in iterations
     balanced = balanced_time(target[1, 0], s=s[0], lam=1.0, lr=LR, u0=u0[0])
     assert abs(balanced / sim[1, 0] - 1) > 0.03
+
+
+def test_mode_times_of_both_measures_on_the_exact_curve(data):
+    """modes.csv's two measures on a trajectory sampled from the closed form: `from_u0` (the way
+    from u0 to s) and `of_s` (u = f·s); for mode 2 (u0 < 0) they differ, and the order of the
+    halfway times is the closed form's (mode 2 first)."""
+    modes = mode_basis(data["X"], data["Y"])
+    a0, b0 = data["init/D1"], data["init/D2"]
+    u0, c = a0 * b0, a0**2 - b0**2
+    steps = np.arange(12001, dtype=float)
+    u = np.stack(
+        [
+            exact_trajectory(steps, s=s, lam=lam, lr=LR, u0=u0[i], c=c[i])
+            for i, (s, lam) in enumerate(zip(modes.s, modes.lam, strict=True))
+        ],
+        axis=1,
+    )
+    x = {"step": steps, "u": u, "s": modes.s, "lam": modes.lam, "a0": a0, "b0": b0, "lr": LR}
+    table = mode_times(x, [0.5, 0.99]).set_index(["measure", "mode", "fraction"])
+    np.testing.assert_allclose(table.t_sim, table.t_exact, rtol=1e-4)  # sampled every step
+    assert u0[1] < 0 < u0[0]
+    half_of_s, half_from_u0 = (
+        table.t_exact.loc[("of_s", 1, 0.5)],
+        table.t_exact.loc[("from_u0", 1, 0.5)],
+    )
+    assert half_of_s / half_from_u0 > 1.5  # s/2 lies far beyond (u0 + s)/2 for mode 2
+    u_half = exact_trajectory(half_of_s, s=modes.s[1], lam=modes.lam[1], lr=LR, u0=u0[1], c=c[1])
+    assert u_half == pytest.approx(modes.s[1] / 2, rel=1e-9)
+    assert table.t_exact.loc[("from_u0", 1, 0.5)] < table.t_exact.loc[("from_u0", 0, 0.5)]
+
+
+def test_weight_space_keeps_the_modes_decoupled_and_a_rotated_start_couples_them(data):
+    """Decoupled initial conditions (W1 = R·D1·Vh, W2 = U·D2·Rᵀ) stay decoupled under gradient
+    descent in the full weight space; rotated away from the modes' basis, they couple."""
+    modes = mode_basis(data["X"], data["Y"])
+
+    def coupling(trainer) -> float:
+        maps = trace(trainer, 3000).numpy()
+        synaptic = modes.U.T @ maps @ modes.Vh.T
+        return float(np.abs(synaptic[:, [0, 1], [1, 0]]).max())
+
+    assert coupling(make_trainer(data, LR, "weight")) < 1e-13
+    theta = np.radians(10)
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    r, d1, d2 = data["init/R"], data["init/D1"], data["init/D2"]
+    rotated = WeightTrainer(
+        r[:, :2] * d1 @ rotation @ modes.Vh,
+        modes.U @ (d2[:, None] * r[:, :2].T),
+        data["Y"].T @ data["X"],
+        data["X"].T @ data["X"],
+        LR,
+    )
+    assert coupling(rotated) > 1e-4
+
+
+def test_loglog_slope_recovers_a_power_law():
+    import pandas as pd
+
+    s, w = np.meshgrid([0.1, 0.3, 1.0, 3.0], [0.01, 0.1], indexing="ij")
+    t = 7.0 * s.ravel() ** -0.8 * w.ravel() ** -0.4
+    frame = pd.DataFrame({"s": s.ravel(), "scale": w.ravel(), "t": t})
+    assert loglog_slope(frame, "s", "t", "scale") == pytest.approx(-0.8, abs=1e-12)
+    assert loglog_slope(frame, "scale", "t", "s") == pytest.approx(-0.4, abs=1e-12)
 
 
 def test_synaptic_and_weight_space_give_the_same_map(data):

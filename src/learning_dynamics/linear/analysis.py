@@ -26,8 +26,9 @@ def quadratic_risk(maps: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray
 
 def extract(history: str, data: str, out: str) -> None:
     """Per step (0..steps): the end-to-end map W (original basis), the mode strengths u (the
-    diagonal of Uᵀ·W·Vhᵀ), and the training loss and test risk (summed squared errors, as the seed
-    reports them), all from second moments: no pass over the 5000 test rows."""
+    diagonal of Uᵀ·W·Vhᵀ), the coupling (largest off-diagonal |entry| of Uᵀ·W·Vhᵀ, zero while the
+    modes stay decoupled), and the training loss and test risk (summed squared errors, as the
+    seed reports them), all from second moments: no pass over the 5000 test rows."""
     d = read_arrays(data)
     modes = mode_basis(d["X"], d["Y"])
     with History(history) as h:
@@ -45,10 +46,13 @@ def extract(history: str, data: str, out: str) -> None:
         maps = np.concatenate([values, (last["W2"] @ last["W1"])[None]])
         m = min(maps.shape[1:])
         u = np.diagonal(modes.U.T @ maps @ modes.Vh.T, axis1=1, axis2=2)[:, :m]
+    synaptic = modes.U.T @ maps @ modes.Vh.T
+    off = ~np.eye(*synaptic.shape[1:], dtype=bool)
     arrays = {
         "step": steps,
         "map": maps,
         "u": u,
+        "coupling": np.abs(synaptic[:, off]).max(axis=1),
         "loss": quadratic_risk(maps, d["X"], d["Y"]),
         "risk": quadratic_risk(maps, d["X_test"], d["Y_test"]),
         "s": modes.s,
@@ -63,31 +67,39 @@ def extract(history: str, data: str, out: str) -> None:
     write_arrays(out, arrays, {"study": STUDY, "source": str(history), "basis": config["basis"]})
 
 
+MEASURES = ("from_u0", "of_s")  # fraction of the way from u0 to s; or u = fraction·s (Saxe)
+
+
 def mode_times(x: dict[str, np.ndarray], fractions: list[float]) -> pd.DataFrame:
-    """Per mode and fraction: iterations to cover that fraction of the way from u0 to s, simulated
-    (interpolated between steps), exact (unbalanced closed form) and balanced (Saxe)."""
+    """Per mode, measure and fraction: iterations to reach that fraction, simulated (interpolated
+    between steps), exact (unbalanced closed form) and balanced (Saxe). Measure `from_u0`: the
+    fraction of the way from u0 to s (meaningful for u0 < 0 too); `of_s`: the usual u = f·s."""
     rows = []
     u0, c = x["a0"] * x["b0"], x["a0"] ** 2 - x["b0"] ** 2
-    sim = crossing_times(x["step"], x["u"], x["s"], u0, fractions)
-    for i, (s, lam) in enumerate(zip(x["s"], x["lam"], strict=True)):
-        common = {"s": s, "lam": lam, "lr": float(x["lr"])}
-        for k, f in enumerate(fractions):
-            target = progress_value(f, s=s, u0=u0[i])
-            exact = exact_time(target, u0=u0[i], c=c[i], **common)
-            rows.append(
-                {
-                    "mode": i,
-                    "s": s,
-                    "lam": lam,
-                    "u0": u0[i],
-                    "c": c[i],
-                    "fraction": f,
-                    "t_sim": sim[k, i],
-                    "t_exact": exact,
-                    "t_balanced": balanced_time(target, u0=u0[i], **common),
-                    "rel_err": sim[k, i] / exact - 1,
-                }
-            )
+    for measure in MEASURES:
+        # A strength of f·s is the fraction (f·s − u0)/(s − u0) of the way from u0.
+        way = [f if measure == "from_u0" else (f * x["s"] - u0) / (x["s"] - u0) for f in fractions]
+        sim = crossing_times(x["step"], x["u"], x["s"], u0, way)
+        for i, (s, lam) in enumerate(zip(x["s"], x["lam"], strict=True)):
+            common = {"s": s, "lam": lam, "lr": float(x["lr"])}
+            for k, f in enumerate(fractions):
+                target = progress_value(f, s=s, u0=u0[i]) if measure == "from_u0" else f * s
+                exact = exact_time(target, u0=u0[i], c=c[i], **common)
+                rows.append(
+                    {
+                        "mode": i,
+                        "s": s,
+                        "lam": lam,
+                        "u0": u0[i],
+                        "c": c[i],
+                        "measure": measure,
+                        "fraction": f,
+                        "t_sim": sim[k, i],
+                        "t_exact": exact,
+                        "t_balanced": balanced_time(target, u0=u0[i], **common),
+                        "rel_err": sim[k, i] / exact - 1,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -96,7 +108,7 @@ def analyse(config: dict[str, Any], extract: str, summary: str, modes: str) -> N
     x = read_arrays(extract)
     table = mode_times(x, list(config["fractions"]))
     write_csv(modes, table)
-    half = table[table.fraction == 0.5]
+    half = table[(table.measure == "from_u0") & (table.fraction == 0.5)]
     out = {
         "steps": int(x["step"][-1]),
         "final_loss": float(x["loss"][-1]),
@@ -109,9 +121,24 @@ def analyse(config: dict[str, Any], extract: str, summary: str, modes: str) -> N
         "halfway_time_sim": half.t_sim.tolist(),
         "halfway_time_exact": half.t_exact.tolist(),
         "halfway_time_balanced": half.t_balanced.tolist(),
+        # Modes (numbered from 1) in the order they are learnt: by simulated halfway time.
+        "learning_order": ",".join(str(i + 1) for i in np.argsort(half.t_sim.to_numpy())),
+        "learning_order_exact": ",".join(str(i + 1) for i in np.argsort(half.t_exact.to_numpy())),
+        "max_coupling": float(x["coupling"].max()),
         "max_abs_rel_err": float(np.nanmax(np.abs(table.rel_err))),
     }
     write_json(summary, out)
+
+
+def loglog_slope(frame: pd.DataFrame, x: str, y: str, by: str) -> float:
+    """The trend of a sweep figure's curves: the least-squares slope of ln y against ln x within
+    each group of `by` (one curve), median over the curves."""
+    slopes = [
+        np.polyfit(np.log(g[x]), np.log(g[y]), 1)[0]
+        for _, g in frame.groupby(by)
+        if g[y].notna().sum() == len(g) > 1
+    ]
+    return float(np.median(slopes)) if slopes else float("nan")
 
 
 def analyse_sweep(config: dict[str, Any], histories: list[str], table: str, summary: str) -> None:
@@ -150,6 +177,7 @@ def analyse_sweep(config: dict[str, Any], histories: list[str], table: str, summ
     frame = pd.concat(frames).sort_values(["fraction", "index"])
     write_csv(table, frame)
     reached = frame.t_sim.notna()
+    half = frame[np.isclose(frame.fraction, 0.5)]
     write_json(
         summary,
         {
@@ -158,5 +186,13 @@ def analyse_sweep(config: dict[str, Any], histories: list[str], table: str, summ
             "not_reached": int((~reached).sum()),
             "max_abs_rel_err": float(np.abs(frame.rel_err[reached]).max()),
             "median_abs_rel_err": float(np.abs(frame.rel_err[reached]).median()),
+            # The figure's trends: log-log slopes of the halfway time against s (one curve per
+            # init scale) and against the init scale (one curve per s), median over the curves.
+            "halfway_slope_vs_s": {
+                t: loglog_slope(half, "s", f"t_{t}", "scale") for t in ("sim", "exact", "balanced")
+            },
+            "halfway_slope_vs_scale": {
+                t: loglog_slope(half, "scale", f"t_{t}", "s") for t in ("sim", "exact", "balanced")
+            },
         },
     )

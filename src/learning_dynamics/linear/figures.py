@@ -27,6 +27,7 @@ def plot_modes(extract: str, modes: str, pdf: str, png: str) -> None:
     balanced Saxe sigmoid from the same u0; halfway times marked."""
     x = read_arrays(extract)
     table = pd.read_csv(modes)
+    table = table[table.measure == "from_u0"]  # halfway from u0 to s (docs/linear.md, Theory)
     steps, idx = x["step"], _log_steps(x["step"])
     t = np.geomspace(1, steps[-1] + 1, 600) - 1
     n = len(x["s"])

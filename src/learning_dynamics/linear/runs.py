@@ -8,7 +8,9 @@ import numpy as np
 
 from ..grids import job_count, job_items
 
-RUNS = ("main",)
+# main: the faithful run (in the configured `basis`); weight: the same network trained in ordinary
+# weight space (all 50 hidden units), whose modes stay decoupled only if the theory holds.
+RUNS = ("main", "weight")
 DATA_KEYS = ("seed", "dim", "samples", "test_samples", "kappa", "teacher", "init_scale", "hidden")
 
 
@@ -18,11 +20,12 @@ def data_config(study: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_config(study: dict[str, Any], run: str = "main") -> dict[str, Any]:
-    """The faithful run: the seed's data, init and update, in `study['basis']`."""
-    if run != "main":
+    """The seed's data, init and update: in `study['basis']` (run main) or in weight space."""
+    if run not in RUNS:
         raise ValueError(f"unknown linear run {run!r}; choose from {RUNS}")
     train_keys = ("lr", "steps", "snapshot_every", "basis")
-    return {**data_config(study), **{k: study[k] for k in train_keys}}
+    out = {**data_config(study), **{k: study[k] for k in train_keys}}
+    return out | {"basis": "weight"} if run == "weight" else out
 
 
 def sweep_grid(sweep: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
