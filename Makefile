@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: setup paper quick test bench report lint clean gpu-check
+.PHONY: setup paper quick test bench report lint clean gpu-check scorecard-docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: setup                          ## the test suite (quick budgets, a few min
 
 bench: setup                         ## benchmarks: the project against seed-style loops
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+scorecard-docs: setup                ## after a default build: docs/scorecard.csv/.md, README and docs tables
+	$(BIN)/python -m learning_dynamics reproduction publish --scorecard results/reproduction/scorecard.csv
 
 report: setup                        ## HTML report of the figures built so far
 	$(BIN)/snakemake --report results/report.html

@@ -13,6 +13,15 @@ from conftest import ROOT, load_config, run_cli, snakemake
 from learning_dynamics.reproduction.claims import ClaimsError, claim_files, load_claims
 from learning_dynamics.reproduction.compare import compare_trees
 from learning_dynamics.reproduction.figures import deviation
+from learning_dynamics.reproduction.publish import (
+    DOCS,
+    RECORD,
+    publish,
+    read_record,
+    record_mismatches,
+    render,
+    stale,
+)
 from learning_dynamics.reproduction.scorecard import COLUMNS, counts, evaluate, markdown, scorecard
 
 QUICK = str(ROOT / "config" / "quick.yaml")
@@ -218,6 +227,84 @@ def test_consistency_checks_are_counted_apart_from_reproductions(tmp_path, resul
     assert "differs: toy/off" in printed and "fails (consistency): toy/own_off" in printed
 
 
+def test_publish_writes_the_record_and_the_generated_sections_and_check_catches_edits(
+    tmp_path, results
+):
+    claims = load_claims(
+        [
+            write_claims(
+                tmp_path / "toy.yaml",
+                claim(),
+                claim(id="off", expected=9.0, deviation="a stated reason"),
+                claim(id="own", kind="consistency"),
+            )
+        ]
+    )
+    table = scorecard(claims, results, "default")
+    csv = tmp_path / "scorecard.csv"
+    table.to_csv(csv, index=False)
+    root = tmp_path / "repo"
+    (root / "docs").mkdir(parents=True)
+    section = (
+        "<!-- scorecard:studies begin (generated) -->\nold text\n<!-- scorecard:studies end -->"
+    )
+    for doc in DOCS:
+        (root / doc).write_text(f"# {doc}\n\nbefore\n\n{section}\n\nafter\n")
+    publish(str(csv), str(root))
+    record = read_record(root / RECORD)
+    assert record.equals(pd.read_csv(csv, dtype=str, keep_default_na=False))
+    readme = (root / "README.md").read_text()
+    assert "old text" not in readme and readme.startswith("# README.md\n\nbefore\n")
+    assert readme.rstrip().endswith("after")
+    assert "| toy | 2 | 1 | 1: `off` | 1 / 0 |" in readme
+    assert counts(table) in readme and counts(table) in (root / "docs" / "scorecard.md").read_text()
+    assert stale(record, root) == []
+    publish(str(csv), str(root), check=True)  # up to date: passes
+    # A hand edit inside a generated section, or a changed scorecard, is caught by --check.
+    (root / "README.md").write_text(readme.replace("| toy | 2 | 1 |", "| toy | 2 | 2 |"))
+    assert stale(record, root) == ["README.md"]
+    with pytest.raises(SystemExit, match="stale: README.md"):
+        publish(str(csv), str(root), check=True)
+    publish(str(csv), str(root))
+    table.loc[0, "reproduced"] = "0.5"
+    table.to_csv(csv, index=False)
+    with pytest.raises(SystemExit, match=f"stale: {RECORD}"):
+        publish(str(csv), str(root), check=True)
+    # The record must hold exactly the claims: one added, one changed are named.
+    changed = load_claims(
+        [
+            write_claims(
+                tmp_path / "toy.yaml",
+                claim(expected=0.6),
+                claim(id="off", expected=9.0, deviation="a stated reason"),
+                claim(id="own", kind="consistency"),
+                claim(id="new"),
+            )
+        ]
+    )
+    assert record_mismatches(record, claims) == []
+    assert record_mismatches(record, changed) == [
+        "toy/final_loss: expected '0.5' in the record, '0.6' in the claims",
+        "toy/new: in the claims, not in the record",
+    ]
+    # Only a default-level scorecard is published.
+    scorecard(claims, results, "quick").to_csv(csv, index=False)
+    with pytest.raises(SystemExit, match="not built at the default level"):
+        publish(str(csv), str(root))
+    with pytest.raises(ValueError, match="unknown generated section 'nope'"):
+        render("<!-- scorecard:nope begin -->\n<!-- scorecard:nope end -->", table, "x.md")
+
+
+def test_the_docs_tables_are_the_published_scorecard_of_the_current_claims():
+    """README.md and docs/reproduction.md hold the rendering of docs/scorecard.csv, and that
+    record is the default build's scorecard of exactly the claims in config/claims/ (a claim
+    added or changed without `make scorecard-docs` after a default build fails here)."""
+    record = read_record(ROOT / RECORD)
+    assert stale(record, ROOT) == []
+    assert record_mismatches(record, load_claims(claim_files(CLAIMS_DIR))) == []
+    assert not record.note.str.contains("values built at level").any()
+
+
 def test_the_note_says_which_level_built_the_values(tmp_path, results):
     claims = load_claims([write_claims(tmp_path / "toy.yaml", claim(), claim(id="b", expected=9))])
     rows = scorecard(claims, results, "quick").set_index("claim")
@@ -248,6 +335,23 @@ def test_the_projects_claims_files_are_valid():
     # Every claim says what kind it is (the reader requires it); each study reproduces something.
     for study in {c.study for c in claims}:
         assert any(c.kind == "reproduction" for c in claims if c.study == study), study
+
+
+def test_sources_and_docs_name_files_relative_to_the_repository():
+    """No claims file or doc names a machine's absolute path, and every project file a claim's
+    source names exists (the specs it cites are in the project: docs/specs/)."""
+    import re
+
+    absolute = re.compile(r"(?<![\w.])/work/")  # the checkouts of one machine
+    texts = [*CLAIMS_DIR.glob("*.yaml"), *(ROOT / "docs").rglob("*.md"), ROOT / "README.md"]
+    for path in texts:
+        assert not absolute.search(path.read_text()), path
+    named = re.compile(
+        r"\b(?:docs|config|src|workflow|benchmarks)/[\w/.-]*\w\.(?:md|yaml|py|smk)\b"
+    )
+    for c in load_claims(claim_files(CLAIMS_DIR)):
+        for name in named.findall(c.source):
+            assert (ROOT / name).exists(), f"{c.study}/{c.id}: {name}"
 
 
 def test_compare_trees_flags_numbers_beyond_rtol(tmp_path):

@@ -5,7 +5,7 @@ with a leading member dimension, so E independent models (seeds, laws, skip sett
 one set of batched kernels. Members never share a number: the objective is the sum of the
 members' losses and Adam is elementwise, so member k follows exactly its own single run.
 
-Transformer (spec: `shared/specs/memorization.md`): word embedding E (N×d), positional embedding
+Transformer (spec: `docs/specs/memorization.md`): word embedding E (N×d), positional embedding
 P (T×d); the residual stream starts as E[x] alone and P enters only through the attention inputs.
 Per layer, n = LN(res) (parameter-free, population std + 1e-10); H = para·heads heads of size
 d_head (free, the seed's d / heads by default) read queries/keys from n·[emb in QK] + P·[pos in

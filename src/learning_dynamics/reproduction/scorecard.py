@@ -30,6 +30,7 @@ from .claims import Claim, claim_files, load_claims
 COLUMNS = ["study", "claim", "kind", "source", "expected", "tolerance", "reproduced", "status",
            "note"]  # fmt: skip
 LEVELS = ("quick", "default", "full")
+LEVEL_NOTE = "values built at level"  # how a note starts when the level is not the default
 
 
 class NoValue(LookupError):
@@ -103,7 +104,7 @@ def read_value(claim: Claim, results: str | os.PathLike) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _fmt(value: Any) -> str:
+def fmt_value(value: Any) -> str:
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value).lower()
     if isinstance(value, float):
@@ -115,10 +116,7 @@ def level_note(level: str) -> str:
     """What the note says when the values were not built at the default level."""
     if level == "default":
         return ""
-    return (
-        f"values built at level {level} (config/{level}.yaml); expected values are for the"
-        " default level"
-    )
+    return f"{LEVEL_NOTE} {level} (config/{level}.yaml); expected values are for the default level"
 
 
 def evaluate(claim: Claim, results: str | os.PathLike, level: str = "default") -> dict[str, str]:
@@ -141,9 +139,9 @@ def evaluate(claim: Claim, results: str | os.PathLike, level: str = "default") -
         "claim": claim.id,
         "kind": claim.kind,
         "source": claim.source,
-        "expected": _fmt(claim.expected),
+        "expected": fmt_value(claim.expected),
         "tolerance": str(claim.tolerance),
-        "reproduced": _fmt(reproduced),
+        "reproduced": fmt_value(reproduced),
         "status": "reproduced" if ok else "differs",
         "note": "; ".join(notes),
     }
