@@ -13,7 +13,15 @@ from conftest import ROOT, load_config, snakemake
 
 from learning_dynamics.history import read_arrays, run_attrs
 from learning_dynamics.makemore import run_config
-from learning_dynamics.makemore.analysis import block_means, extract, final_model
+from learning_dynamics.makemore.analysis import (
+    LECTURE_STEP,
+    block_means,
+    extract,
+    final_model,
+    lecture_step_statistics,
+    name_standard_error,
+    update_data_median,
+)
 from learning_dynamics.makemore.model import (
     MakemoreTrainer,
     backward,
@@ -159,6 +167,86 @@ def test_statistics_describe_the_coming_update(data):
     grad_std = snap["weight_grads"]["grad_std"]
     assert float(update) > 0 and torch.isfinite(grad_std).all()
     assert torch.allclose(trainer.grad["W_out"].std(), grad_std[-2])
+
+
+def saturation_closed_form(batchnorm: bool, gain: float = 5 / 3, n: int = 32) -> float:
+    """Percent of tanh outputs above 0.97 at init for Gaussian pre-activations: standardised over
+    a batch of n with the unbiased variance (BatchNorm: n(x − x̄)²/((n − 1)²s²) ~ Beta(1/2,
+    (n − 2)/2)), or N(0, gain²) (a first layer of gain·N(0, 1/fan_in) weights on N(0, 1) inputs)."""
+    from scipy import stats
+
+    c = np.arctanh(0.97)
+    if batchnorm:
+        return 100 * stats.beta.sf(n * c**2 / (n - 1) ** 2, 0.5, (n - 2) / 2)
+    return 200 * stats.norm.sf(c / gain)
+
+
+def test_init_saturation_matches_the_closed_forms_of_the_claims(data):
+    """The claims' expected saturations at init (config/claims/makemore.yaml) are the closed forms,
+    and nets initialised from 20 seeds average to them: with BatchNorm (the seed's net), and the
+    first layer of the deep net without it (gain 5/3)."""
+    import yaml
+
+    claims = {
+        c["id"]: c
+        for c in yaml.safe_load((ROOT / "config/claims/makemore.yaml").read_text())["claims"]
+    }
+    bn = claims["init_saturation_batchnorm"]["expected"]
+    nobn = claims["deep_nobn_init_saturation_layer1"]["expected"]
+    assert bn == pytest.approx(saturation_closed_form(True), abs=5e-4)
+    assert nobn == pytest.approx(saturation_closed_form(False), abs=5e-3)
+    x, y = data["train"]
+    g = torch.Generator().manual_seed(0)
+    study = load_config(quick=False)["makemore"]
+    found = {}
+    for run in ("main", "deepnobn"):
+        cfg = RunConfig(**run_config(study, run))
+        values = []
+        for seed in range(20):
+            p = init_params(cfg, torch.Generator().manual_seed(seed))
+            idx = torch.randint(0, len(y), (32,), generator=g)
+            cache = forward(cfg, p, x[idx])[1]
+            values.append(100 * float((cache[0][3].abs() > 0.97).float().mean()))
+        found[run] = np.mean(values)
+    assert found["main"] == pytest.approx(bn, abs=0.5)  # measured 3.27 (20 seeds)
+    assert found["deepnobn"] == pytest.approx(nobn, abs=3.0)  # measured 19.5 (40 seeds)
+    assert found["deepnobn"] > 4 * found["main"]  # without BatchNorm, far more saturated
+
+
+def test_summary_statistics_on_known_inputs():
+    # Two names of two and three examples (each ends at target 0): per-name sums of residuals.
+    losses, targets = np.array([1.0, 3.0, 2.0, 2.0, 2.0]), np.array([5, 0, 4, 4, 0])
+    residual = np.array([4.0 - 2 * 2.0, 6.0 - 3 * 2.0])
+    assert name_standard_error(losses, targets) == np.sqrt((residual**2).sum()) / 5 == 0.0
+    losses = np.array([1.0, 1.0, 3.0, 3.0])  # two names, each constant: mean 2, residuals ±2
+    assert name_standard_error(losses, np.array([1, 0, 1, 0])) == pytest.approx(np.sqrt(8) / 4)
+    names = np.array([b"C", b"W1", b"gain1", b"W_out"])
+    x = {
+        "step": np.array([0, 500, LECTURE_STEP, 1500, 2000]),
+        "lr_drop": 1600,
+        "param_names": names,
+        "weight_names": names[[0, 1, 3]],
+        "update_data_log10": np.array(
+            [
+                [9.0, 9.0, 9.0, 9.0],
+                [-3.0, -2.0, 9.0, -1.0],
+                [-3.5, -2.5, 9.0, -1.5],
+                [-4.0, -3.0, 9.0, -2.0],
+                [9.0, 9.0, 9.0, 9.0],
+            ]
+        ),  # fmt: skip
+        "activations/saturated": np.full((5, 2), 0.02),
+        "activations/std": np.full((5, 2), 0.64),
+        "grad_data": np.tile([0.01, 0.05, 0.5, 0.1], (5, 1)),
+    }
+    # the median over C, W1, W_out at steps 500, 1000, 1500 (not step 0, not past the lr drop)
+    assert update_data_median(x) == -2.5
+    stats = lecture_step_statistics(x)
+    assert stats["saturated_percent_mean"] == pytest.approx(2.0)
+    assert stats["activation_std_mean"] == pytest.approx(0.64)
+    assert stats["grad_data"] == {"C": 0.01, "W1": 0.05, "W_out": 0.1}
+    assert stats["grad_data_hidden_median"] == 0.05
+    assert lecture_step_statistics({**x, "step": x["step"] + 1}) is None
 
 
 def test_block_means_keep_a_partial_last_block():

@@ -15,6 +15,7 @@ from .model import (
     LECTURE_LOSS,
     SPLITS,
     STUDY,
+    example_losses,
     init_running,
     load_split,
     param_names,
@@ -24,6 +25,9 @@ from .model import (
 from .runs import RunConfig
 
 LOSS_BLOCK = 1000  # steps averaged per point of the loss curve (the seed's view(-1, 1000))
+# The lecture's deep net prints its statistics once, after `if i >= 1000: break`: those of update
+# 1000 (its forward and backward pass), which is what the snapshot at step 1000 records.
+LECTURE_STEP = 1000
 SERIES = ("activations", "activation_grads", "weight_grads")
 
 
@@ -71,6 +75,51 @@ def extract(history: str, out: str) -> None:
     write_arrays(out, arrays, {"study": STUDY, "source": str(history)})
 
 
+def name_standard_error(losses: np.ndarray, targets: np.ndarray) -> float:
+    """Standard error of a split's mean loss as a sample of names: the examples of one name (a
+    run ending at target 0, the '.') are correlated, so they are summed per name first."""
+    name = np.concatenate([[0], np.cumsum(targets[:-1] == 0)])
+    sums = np.bincount(name, losses)
+    sizes = np.bincount(name)
+    residual = sums - sizes * losses.mean()
+    return float(np.sqrt(np.sum(residual**2)) / len(losses))
+
+
+def update_data_median(x: dict[str, np.ndarray]) -> float | None:
+    """Median of log10 update:data over the weight matrices (C, W…, W_out: what the seed and the
+    lecture plot) and over the snapshots at the full learning rate, after the first (the output
+    layer's ratio starts high and "stabilizes after a few iterations", as the seed says)."""
+    weights = {n.decode() for n in x["weight_names"]}
+    columns = [i for i, n in enumerate(x["param_names"]) if n.decode() in weights]
+    rows = (x["step"] > 0) & (x["step"] < x["lr_drop"])
+    values = x["update_data_log10"][np.ix_(rows, columns)]
+    return float(np.nanmedian(values)) if values.size else None
+
+
+def lecture_step_statistics(x: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """Per-layer tanh saturation (%) and std, and the weights' grad:data, of update LECTURE_STEP
+    (what the lecture's deep net prints), with their means over the layers; None if not recorded."""
+    at = np.flatnonzero(x["step"] == LECTURE_STEP)
+    if not len(at):
+        return None
+    i = int(at[0])
+    saturated = 100 * x["activations/saturated"][i]
+    std = x["activations/std"][i]
+    weights = {n.decode() for n in x["weight_names"]}
+    names = [n.decode() for n in x["param_names"]]
+    grad_data = {n: float(v) for n, v in zip(names, x["grad_data"][i], strict=True) if n in weights}
+    hidden = [v for n, v in grad_data.items() if n.startswith("W") and n != "W_out"]
+    return {
+        "step": LECTURE_STEP,
+        "saturated_percent": saturated.round(3).tolist(),
+        "saturated_percent_mean": float(saturated.mean()),
+        "activation_std": std.round(4).tolist(),
+        "activation_std_mean": float(std.mean()),
+        "grad_data": grad_data,
+        "grad_data_hidden_median": float(np.median(hidden)),
+    }
+
+
 def final_model(history: str) -> tuple[RunConfig, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """The trained network: config, parameters and BatchNorm running statistics of the last row."""
     with History(history) as h:
@@ -94,12 +143,14 @@ def analyse(
     names sampled in eval mode from a generator seeded with `seed`, and a summary of scalars."""
     cfg, p, running = final_model(history)
     splits = {s: load_split(data, s) for s in SPLITS}
+    per_example = {s: example_losses(cfg, p, running, *splits[s]).double().numpy() for s in SPLITS}
     table = pd.DataFrame(
         [
             {
                 "split": s,
                 "examples": len(splits[s][1]),
                 "loss": split_loss(cfg, p, running, *splits[s]),
+                "loss_se": name_standard_error(per_example[s], splits[s][1].numpy()),
                 "lecture": LECTURE_LOSS.get(s, np.nan),
             }
             for s in SPLITS
@@ -110,6 +161,7 @@ def analyse(
     write_csv(samples, pd.DataFrame({"name": names}))
     x = read_arrays(extract)
     loss, weights = x["loss/value"], [n.decode() for n in x["param_names"]]
+    loss_of = dict(zip(table.split, table.loss, strict=True))
     write_json(
         summary,
         {
@@ -128,6 +180,9 @@ def analyse(
             "update_data_log10_final": dict(
                 zip(weights, np.round(x["update_data_log10"][-1], 3).tolist(), strict=True)
             ),
+            "update_data_log10_median": update_data_median(x),
+            "generalisation_gap": loss_of["val"] - loss_of["train"],
+            "lecture_step": lecture_step_statistics(x),
             "samples": names,
             "all_samples_end_with_dot": all(n.endswith(".") for n in names),
         },

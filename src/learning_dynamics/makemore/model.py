@@ -207,6 +207,14 @@ def split_loss(
 
 
 @torch.inference_mode()
+def example_losses(
+    cfg: RunConfig, p: dict[str, torch.Tensor], running: dict[str, torch.Tensor], x, y
+) -> torch.Tensor:
+    """Cross-entropy of every example in eval mode (their mean is `split_loss`)."""
+    return F.cross_entropy(forward(cfg, p, x, running, train=False)[0], y, reduction="none")
+
+
+@torch.inference_mode()
 def sample_names(
     cfg: RunConfig,
     p: dict[str, torch.Tensor],
