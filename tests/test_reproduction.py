@@ -300,8 +300,12 @@ def test_the_docs_tables_are_the_published_scorecard_of_the_current_claims():
     record is the default build's scorecard of exactly the claims in config/claims/ (a claim
     added or changed without `make scorecard-docs` after a default build fails here)."""
     record = read_record(ROOT / RECORD)
-    assert stale(record, ROOT) == []
-    assert record_mismatches(record, load_claims(claim_files(CLAIMS_DIR))) == []
+    how = (
+        "rebuild the default-level scorecard (a default build, or `snakemake reproduction` on a"
+        " copy of one's results/: only analyses rerun) and run `make scorecard-docs`"
+    )
+    assert stale(record, ROOT) == [], how
+    assert record_mismatches(record, load_claims(claim_files(CLAIMS_DIR))) == [], how
     assert not record.note.str.contains("values built at level").any()
 
 
