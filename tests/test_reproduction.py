@@ -15,7 +15,7 @@ from learning_dynamics import studies
 from learning_dynamics.reproduction.claims import ClaimsError, claim_files, load_claims
 from learning_dynamics.reproduction.compare import compare_trees
 from learning_dynamics.reproduction.figures import deviation
-from learning_dynamics.reproduction.scorecard import COLUMNS, evaluate, scorecard
+from learning_dynamics.reproduction.scorecard import COLUMNS, counts, evaluate, markdown, scorecard
 
 QUICK = str(ROOT / "config" / "quick.yaml")
 CLAIMS_DIR = ROOT / "config" / "claims"
@@ -25,6 +25,7 @@ MY_STUDIES = ("superposition", "linear", "makemore")  # the other studies' files
 def claim(**overrides) -> dict:
     base = {
         "id": "final_loss",
+        "kind": "reproduction",
         "claim": "the final loss",
         "source": "closed form",
         "expected": 0.5,
@@ -64,11 +65,15 @@ def test_missing_fields_bad_values_and_duplicate_ids_are_errors(tmp_path):
     del no_source["source"]
     no_reason = claim(id="no_reason")
     del no_reason["tolerance_reason"]
+    no_kind = claim(id="no_kind")
+    del no_kind["kind"]
     paths = [
         write_claims(
             tmp_path / "a.yaml",
             no_source,
             no_reason,
+            no_kind,
+            claim(id="bad_kind", kind="regression"),
             claim(id="two_tolerances", tolerance={"abs": 1, "rel": 0.1}),
             claim(id="no_tolerance", tolerance=None),
             claim(id="Bad-Id"),
@@ -85,6 +90,8 @@ def test_missing_fields_bad_values_and_duplicate_ids_are_errors(tmp_path):
     for expected in [
         "claim 'no_source': missing required field 'source'",
         "claim 'no_reason': missing required field 'tolerance_reason'",
+        "claim 'no_kind': missing required field 'kind'",
+        "claim 'bad_kind': kind: 'regression'; choose from ['reproduction', 'consistency']",
         "claim 'two_tolerances': tolerance:",
         "claim 'no_tolerance': tolerance:",
         "claim 'Bad-Id': id:",
@@ -187,6 +194,32 @@ def test_a_value_moved_beyond_its_tolerance_turns_the_claim_to_differs(tmp_path,
     assert evaluate(claims[0], results)["status"] == "reproduced"
 
 
+def test_consistency_checks_are_counted_apart_from_reproductions(tmp_path, results):
+    claims = load_claims(
+        [
+            write_claims(
+                tmp_path / "toy.yaml",
+                claim(),  # reproduced
+                claim(id="off", expected=9.0),  # differs
+                claim(id="own", kind="consistency"),  # holds
+                claim(id="own_off", kind="consistency", expected=9.0),  # fails
+                claim(id="own_too", kind="consistency"),  # holds
+            )
+        ]
+    )
+    table = scorecard(claims, results, "default")
+    assert list(table.kind) == ["reproduction"] * 2 + ["consistency"] * 3
+    assert counts(table) == (
+        "1 reproduced, 1 differ (of 2 reproductions); consistency checks: 2 hold, 1 fail (of 3)"
+    )
+    assert counts(table) in markdown(table, claims, "default")
+    csv = tmp_path / "scorecard.csv"
+    table.to_csv(csv, index=False)
+    printed = run_cli("reproduction", "summary", "--scorecard", str(csv)).stdout
+    assert counts(table) in printed
+    assert "differs: toy/off" in printed and "fails (consistency): toy/own_off" in printed
+
+
 def test_the_note_says_which_level_built_the_values(tmp_path, results):
     claims = load_claims([write_claims(tmp_path / "toy.yaml", claim(), claim(id="b", expected=9))])
     rows = scorecard(claims, results, "quick").set_index("claim")
@@ -214,6 +247,9 @@ def test_the_projects_claims_files_are_valid():
         assert len(mine) >= 4, study
         for c in mine:
             assert c.source and c.claim and (c.tolerance.kind == "exact" or c.tolerance_reason)
+    # Every claim says what kind it is (the reader requires it); each study reproduces something.
+    for study in {c.study for c in claims}:
+        assert any(c.kind == "reproduction" for c in claims if c.study == study), study
 
 
 def test_compare_trees_flags_numbers_beyond_rtol(tmp_path):
@@ -263,8 +299,7 @@ def test_quick_build_scores_every_claim(tmp_path):
     printed = table[table.claim.str.startswith("printed_loss")]
     assert len(printed) == 3 and (printed.status == "reproduced").all()
     summary = run_cli("reproduction", "summary", "--scorecard", str(out / "scorecard.csv")).stdout
-    n_ok = int((table.status == "reproduced").sum())
-    assert f"{n_ok} reproduced, {len(table) - n_ok} differ" in summary
+    assert counts(table) in summary
 
 
 def test_each_scorecard_rule_reads_exactly_its_claims_files(tmp_path):
