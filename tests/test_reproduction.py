@@ -4,6 +4,7 @@ comparison."""
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pandas as pd
@@ -301,6 +302,13 @@ def test_the_docs_tables_are_the_published_scorecard_of_the_current_claims():
     """README.md and docs/reproduction.md hold the rendering of docs/scorecard.csv, and that
     record is the default build's scorecard of exactly the claims in config/claims/ (a claim
     added or changed without `make scorecard-docs` after a default build fails here)."""
+    if not (ROOT / RECORD).exists():
+        # Before the first default build is published (CI, which runs on the finished project,
+        # fails instead: the docs' tables would be empty).
+        message = f"{RECORD} not published yet: a default build, then `make scorecard-docs`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     record = read_record(ROOT / RECORD)
     how = (
         "rebuild the default-level scorecard (a default build, or `snakemake reproduction` on a"
