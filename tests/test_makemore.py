@@ -21,6 +21,7 @@ from learning_dynamics.makemore.analysis import (
     lecture_step_statistics,
     name_standard_error,
     update_data_median,
+    update_data_medians,
 )
 from learning_dynamics.makemore.model import (
     MakemoreTrainer,
@@ -241,6 +242,7 @@ def test_summary_statistics_on_known_inputs():
     }
     # the median over C, W1, W_out at steps 500, 1000, 1500 (not step 0, not past the lr drop)
     assert update_data_median(x) == -2.5
+    assert update_data_medians(x) == {"C": -3.5, "W1": -2.5, "W_out": -1.5}
     stats = lecture_step_statistics(x)
     assert stats["saturated_percent_mean"] == pytest.approx(2.0)
     assert stats["activation_std_mean"] == pytest.approx(0.64)

@@ -85,10 +85,24 @@ def name_standard_error(losses: np.ndarray, targets: np.ndarray) -> float:
     return float(np.sqrt(np.sum(residual**2)) / len(losses))
 
 
-def update_data_median(x: dict[str, np.ndarray]) -> float | None:
-    """Median of log10 update:data over the weight matrices (C, W…, W_out: what the seed and the
-    lecture plot) and over the snapshots at the full learning rate, after the first (the output
+def update_data_medians(x: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per weight matrix (C, W…, W_out: what the seed and the lecture plot), the median of log10
+    update:data over the snapshots at the full learning rate, after the first (the output
     layer's ratio starts high and "stabilizes after a few iterations", as the seed says)."""
+    weights = {n.decode() for n in x["weight_names"]}
+    names = [n.decode() for n in x["param_names"]]
+    rows = (x["step"] > 0) & (x["step"] < x["lr_drop"])
+    values = x["update_data_log10"][rows]
+    return {
+        n: float(np.nanmedian(values[:, i]))
+        for i, n in enumerate(names)
+        if n in weights and rows.any()
+    }
+
+
+def update_data_median(x: dict[str, np.ndarray]) -> float | None:
+    """Median of log10 update:data over the weight matrices and the snapshots of
+    `update_data_medians` together; None without a snapshot at the full learning rate."""
     weights = {n.decode() for n in x["weight_names"]}
     columns = [i for i, n in enumerate(x["param_names"]) if n.decode() in weights]
     rows = (x["step"] > 0) & (x["step"] < x["lr_drop"])
@@ -181,6 +195,8 @@ def analyse(
                 zip(weights, np.round(x["update_data_log10"][-1], 3).tolist(), strict=True)
             ),
             "update_data_log10_median": update_data_median(x),
+            "update_data_log10_medians": (medians := update_data_medians(x)),
+            "update_data_largest": max(medians, key=medians.get) if medians else None,
             "generalisation_gap": loss_of["val"] - loss_of["train"],
             "lecture_step": lecture_step_statistics(x),
             "samples": names,
