@@ -16,6 +16,17 @@ from typing import Any
 Config = dict[str, Any]
 
 
+def llc_sampler(key: str, block: Config) -> list[str]:
+    """An LLC sampler block (learning_dynamics.llc.SGLDConfig): the estimate needs kept draws,
+    at least two, to compare their halves."""
+    if block["burn_in"] > block["steps"] - 2:
+        return [
+            f"{key}.burn_in: {block['burn_in']} leaves fewer than 2 of {key}.steps = "
+            f"{block['steps']} SGLD draws for the estimate; at most {block['steps'] - 2}"
+        ]
+    return []
+
+
 def superposition(c: Config) -> list[str]:
     out = []
     late = [e for e in c["figure_epochs"] if e > c["epochs"]]
@@ -35,6 +46,14 @@ def linear(c: Config) -> list[str]:
             f"(len(teacher) x dim) matrix and linear.dim = {c['dim']}: give at most {c['dim']}"
         )
     # linear.sweep.jobs may exceed the grid: grids.job_count caps it at one job per point
+    out += llc_sampler("linear.llc", c["llc"])
+    out += llc_sampler("linear.llc.validation", c["llc"]["validation"])
+    for k, (m, n, h, r) in enumerate(c["llc"]["validation"]["cases"]):
+        if h and r > min(m, n, h):
+            out.append(
+                f"linear.llc.validation.cases[{k}]: true rank r = {r} exceeds min(M, N, H) = "
+                f"{min(m, n, h)}; Aoyagi's formula has no case for it"
+            )
     return out
 
 
