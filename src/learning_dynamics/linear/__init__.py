@@ -1,8 +1,9 @@
 """Linear-network study (seed 003): stage-wise learning of singular modes vs the exact solution.
 
 Modules: `runs` (run configs), `theory` (closed-form mode trajectories), `model` (data, the two
-trainers; data and train verbs), `analysis` (extract and analyse verbs), `figures` (plot verbs), `llc` (the local learning
-coefficient: checked against Aoyagi's closed form, then over the seed's run).
+trainers; data and train verbs), `analysis` (extract and analyse verbs), `figures` (plot verbs),
+`llc` (the local learning coefficient: checked against Aoyagi's closed form, then over the
+seed's run).
 """
 
 from .runs import RUNS, run_config, sweep_jobs

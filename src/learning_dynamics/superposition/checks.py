@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config import llc_sampler_problems
+
 
 def check(c: dict[str, Any]) -> list[str]:
     """Every problem of the `superposition` block `c` that no single key shows."""
@@ -20,4 +22,4 @@ def check(c: dict[str, Any]) -> list[str]:
             f"superposition.figure_epochs: {late} lie beyond the last epoch "
             f"(superposition.epochs = {c['epochs']}); the figure would show epoch {c['epochs']}"
         )
-    return out
+    return out + llc_sampler_problems("superposition.llc", c["llc"])
