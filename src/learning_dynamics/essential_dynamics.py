@@ -6,8 +6,8 @@ vectors over checkpoints; the trajectory in the top components shows the stages 
 with the turning points of the curve at the transitions. Here the stages are read from the
 speed of that trajectory, the distance covered per interval between the given points (so the
 caller's spacing of the points, e.g. even in log-step, sets the clock): a *plateau* is a stretch
-of at least `min_length` intervals slower than `slow` times the median speed, a *transition* a
-local peak of the speed above `fast` times the median.
+of at least `min_length` intervals slower than `slow` times the fastest interval, a *transition*
+a local peak of the speed above `fast` times the median speed.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def stages(pcs: np.ndarray, steps: np.ndarray, slow: float, fast: float, min_len
     if len(speed) < 3 or not np.any(speed > 0):
         return [], []
     typical = float(np.median(speed[speed > 0]))
-    calm = np.concatenate([[0], (speed < slow * typical).astype(np.int8), [0]])
+    calm = np.concatenate([[0], (speed < slow * speed.max()).astype(np.int8), [0]])
     edges = np.diff(calm)
     plateaus = [
         (float(steps[a]), float(steps[b]))

@@ -22,7 +22,8 @@ make a hyperparameter sweep one more batch. The per-chain loss traces stay on th
 the end (no per-step host sync).
 
 `diagnose` flags a chain that has not settled (its estimate from the first half of the kept draws
-and from the second half differ by more than `settle_tol`) or has run away (a non-finite loss, or
+and from the second half differ by more than `settle_tol` and by more than their sampling
+noise) or has run away (a non-finite loss, or
 an estimate above d, twice the regular model's d/2, which no LLC exceeds).
 """
 
@@ -147,8 +148,10 @@ def diagnose(
     trace: np.ndarray, nbeta: Any, burn_in: int, dim: int, tol: float, floor: float
 ) -> np.ndarray:
     """Status (S, C) of every chain: RUNAWAY (a non-finite loss, or λ̂ > d), UNSETTLED (the
-    estimates of the first and second half of the kept draws differ by more than `tol` relative
-    to max(|λ̂|, floor)), else OK."""
+    estimates of the first and the second half of the kept draws differ by more than `tol`
+    relative to max(|λ̂|, floor) *and* by more than 3 standard errors of that difference, from
+    the spread of 20 batch means of the chain, so that sampling noise alone is not a flag),
+    else OK."""
     kept = trace[burn_in:]
     half = len(kept) // 2
     nb = np.broadcast_to(np.asarray(nbeta, dtype=np.float64).reshape(-1, 1), trace.shape[1:])
@@ -156,7 +159,12 @@ def diagnose(
         full = nb * (kept.mean(axis=0) - trace[0])
         a = nb * (kept[:half].mean(axis=0) - trace[0])
         b = nb * (kept[half:].mean(axis=0) - trace[0])
-        status = np.where(np.abs(a - b) > tol * np.maximum(np.abs(full), floor), UNSETTLED, OK)
+        blocks = min(20, len(kept))
+        size = len(kept) // blocks
+        means = nb * kept[: blocks * size].reshape(blocks, size, *kept.shape[1:]).mean(axis=1)
+        noise = 3 * np.sqrt(2) * means.std(axis=0, ddof=1) / np.sqrt(blocks / 2)
+        bound = np.maximum(tol * np.maximum(np.abs(full), floor), noise)
+        status = np.where(np.abs(a - b) > bound, UNSETTLED, OK)
         runaway = ~np.isfinite(trace).all(axis=0) | ~(full <= dim)
     return np.where(runaway, RUNAWAY, status)
 
