@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 
 from . import checks
+from .strict import DuplicateKeyError, load_yaml
 
 
 class ConfigError(ValueError):
@@ -69,4 +70,19 @@ def check_config(config: dict[str, Any], schema_path: str | os.PathLike) -> None
     if lines:
         raise ConfigError(
             "invalid config, nothing was run:\n" + "\n".join(f"  {line}" for line in lines)
+        )
+
+
+def check_config_files(paths: list[str | os.PathLike]) -> None:
+    """Raise ConfigError naming each key a config file repeats (Snakemake's YAML reader keeps the
+    last of two equal keys, silently dropping the first block)."""
+    problems = []
+    for path in paths:
+        try:
+            load_yaml(path)
+        except DuplicateKeyError as err:
+            problems.append(str(err))
+    if problems:
+        raise ConfigError(
+            "invalid config, nothing was run:\n" + "\n".join(f"  {p}" for p in problems)
         )
