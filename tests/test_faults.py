@@ -679,3 +679,91 @@ def test_a_tolerance_that_admits_everything_is_refused(tmp_path, tolerance, why)
         score(tmp_path, {"file": "toy/summary.json", "key": "loss"}, tolerance=tolerance)
     with pytest.raises(ClaimsError, match="a claim expects a finite number"):
         score(tmp_path, {"file": "toy/summary.json", "key": "loss"}, expected=float("-inf"))
+
+
+# ---- sizes and sets, checked before anything is built ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("block", "update", "key"),
+    [
+        ("grokking.fraction", {"train_nums": [15, 15, 30]}, "grokking.fraction.train_nums"),
+        ("memorization.capacity", {"seeds": [0, 0]}, "memorization.capacity.seeds"),
+        ("superposition", {"figure_epochs": [0, 0, 4000]}, "superposition.figure_epochs"),
+        ("memorization.scaling.grid", {"para": [5, 5]}, "memorization.scaling.grid.para"),
+        ("memorization.freezing", {"trains": [["O"], ["O"]]}, "memorization.freezing.trains"),
+        ("makemore", {"compare": ["main", "main"]}, "makemore.compare"),
+        ("linear.analysis", {"fractions": [0.5, 0.5]}, "linear.analysis.fractions"),
+    ],
+)
+def test_a_repeat_in_a_set_like_list_is_refused_naming_the_key(config, block, update, key):
+    target = config
+    for part in block.split("."):
+        target = target[part]
+    target.update(update)
+    message = refused(config)
+    assert f"{key}: {next(iter(update.values()))!r} repeats" in message
+    assert "each value may appear once" in message
+
+
+def test_a_log_spaced_range_with_a_bound_at_zero_is_refused_naming_the_key(config):
+    config["grokking"]["lr_grid"]["rep_lr"] = {"min": 0.0, "max": 1e-2, "num": 4, "log": True}
+    config["grokking"]["wd_grid"]["dec_wd"] = {"min": 0.0, "max": 10.0, "num": 11, "log": True}
+    message = refused(config)
+    assert "grokking.lr_grid.rep_lr: min = 0.0, max = 0.01 with log: true" in message
+    assert "grokking.wd_grid.dec_wd: min = 0.0" in message
+    config["grokking"]["wd_grid"]["dec_wd"]["log"] = False  # 0, 1, ..., 10: the shipped one
+    config["grokking"]["lr_grid"]["rep_lr"]["min"] = 1e-5
+    check_config(config)
+
+
+@pytest.mark.parametrize(
+    ("block", "update", "size"),
+    [
+        ("grokking.lr_grid", {"rep_lr": {"min": 1e-5, "max": 1e-2, "num": 10**5, "log": True},
+                              "dec_lr": {"min": 1e-5, "max": 1e-2, "num": 10**5, "log": True}},
+         "100000 (rep_lr.num) x 100000 (dec_lr.num) x 2 (count) = 20,000,000,000 members"),
+        ("linear.sweep", {"s": {"min": 0.1, "max": 3.0, "count": 10**4},
+                          "scale": {"min": 0.01, "max": 0.3, "count": 10**4}},
+         "10000 (s.count) x 10000 (scale.count) = 100,000,000 members"),
+        ("superposition.ensemble", {"count": 10**8}, "100000000 (count) = 100,000,000 members"),
+        ("memorization.capacity.heads", {"max": 10**7}, "members"),
+    ],
+)  # fmt: skip
+def test_a_grid_beyond_the_stated_limit_is_refused_naming_key_size_limit(config, block, update,
+                                                                         size):  # fmt: skip
+    target = config
+    for part in block.split("."):
+        target = target[part]
+    target.update(update)
+    message = refused(config)
+    assert f"{block.removesuffix('.heads')}" in message and size in message
+    assert "above limits.members = 100,000" in message and "raise `limits.members`" in message
+    config["limits"]["members"] = 10**12  # a cluster's config raises it: then memory speaks
+    assert "above resources.train.mem_mb = 4,000" in refused(config)
+
+
+def test_a_job_beyond_its_memory_is_refused_and_more_jobs_or_memory_let_it_pass(config):
+    config["grokking"]["lr_grid"]["rep_lr"] = {"min": 1e-5, "max": 1e-2, "num": 2000, "log": True}
+    message = refused(config)  # 2000 x 3 cells x 2 seeds: 12000 members in 2 jobs
+    assert "grokking.lr_grid: a job of 6,000 members needs about" in message
+    assert "above resources.train.mem_mb = 4,000" in message
+    assert "a larger grokking.lr_grid.jobs" in message
+    config["grokking"]["lr_grid"]["jobs"] = 10
+    check_config(config)
+    config["grokking"]["lr_grid"]["jobs"] = 2
+    config["resources"]["train"]["mem_mb"] = 64000
+    check_config(config)
+
+
+def test_a_huge_grid_is_refused_when_the_workflow_is_parsed_leaving_nothing(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_text(
+        "grokking:\n  lr_grid:\n"
+        "    rep_lr: {min: 1.0e-5, max: 1.0e-2, num: 100000, log: true}\n"
+        "    dec_lr: {min: 1.0e-5, max: 1.0e-2, num: 100000, log: true}\n"
+    )
+    result = snakemake(tmp_path, "-n", "--configfile", QUICK, str(big), check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "grokking.lr_grid: 100000 (rep_lr.num)" in output
+    assert files_under(tmp_path) == ["big.yaml"]

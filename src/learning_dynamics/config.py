@@ -22,7 +22,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from . import HERE, studies
+from . import HERE, limits, studies
 from .strict import DuplicateKeyError, load_yaml
 
 CONFIG_DIR = HERE.parents[1] / "config"  # the checkout's config/ (src/learning_dynamics/../../)
@@ -82,13 +82,16 @@ def schema() -> dict[str, Any]:
 
 def semantic_problems(config: dict[str, Any]) -> list[str]:
     """Every study's semantic checks (`<study>/checks.py`, `check(block)`) on a schema-valid
-    config, as "dotted.key: message"; a study without checks.py has none."""
-    out = []
+    config, as "dotted.key: message"; a study without checks.py has none. Then the sizes of its
+    grids and ensembles (`grids(block)`, if defined) against the config's limits (`limits`)."""
+    out, grids = [], []
     for study in studies():
         module = f"{__package__}.{study}.checks"
         if study in config and importlib.util.find_spec(module) is not None:
-            out += importlib.import_module(module).check(config[study])
-    return out
+            checks = importlib.import_module(module)
+            out += checks.check(config[study])
+            grids += checks.grids(config[study]) if hasattr(checks, "grids") else []
+    return out + limits.problems(grids, config)
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -106,6 +109,10 @@ def _message(error: jsonschema.ValidationError) -> str:
         if isinstance(value, float) and "integer" in wanted and "number" not in wanted:
             hint = f"; write {int(value)}" if value.is_integer() else ""
             return f"{value!r} is not an integer (a count or size){hint}"
+    if error.validator == "uniqueItems":  # a set: a repeat would be trained and counted twice
+        seen: list[Any] = []
+        repeated = [v for v in value if v in seen or seen.append(v)]  # type: ignore[func-returns-value]
+        return f"{value!r} repeats {repeated[0]!r}: each value may appear once; remove the repeat"
     return error.message
 
 

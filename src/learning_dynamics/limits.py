@@ -6,9 +6,10 @@ it is split into and what one member records. `problems` compares them with two 
 
 - `limits.members` (config): members of one grid, the product of its axes (every grid point x
   seed). It keeps a typo (`num: 100000`) from making the workflow build a billion-member plan;
-- `resources.train.mem_mb` (config): the memory one training job asks for, against the history
-  one job writes (members per job x snapshots x recorded numbers; rows are held in memory until
-  written), estimated from the config alone.
+- `resources.train.mem_mb` (config): the memory one training job asks for, against what one
+  job holds, estimated from the config alone: per member, its training state (parameters,
+  gradients, optimiser moments, activations) and the history it records (rows are held in
+  memory until a checkpoint writes them, and a short run writes them only at its end).
 
 Both say how to raise them: on a cluster or a GPU, a bigger `limits.members`, more `jobs` or a
 larger `resources.train.mem_mb` in your config file (see config/full.yaml).
@@ -28,19 +29,23 @@ from .grids import job_count
 class Grid:
     key: str  # dotted config key of the sweep or ensemble, e.g. "grokking.lr_grid"
     axes: dict[str, int]  # what varies (a sub-key, or "seeds") -> how many values: a product
-    jobs: int = 1  # rule jobs it is split into (the block's `jobs`)
-    floats: int = 0  # numbers one member records per snapshot (0: not estimated)
-    snapshots: int = 1  # snapshots per member, the initial one included
+    jobs: int | None = None  # rule jobs it is split into (the block's `jobs`; None: one, no key)
+    state: int = 0  # numbers one member holds while training (parameters, gradients, ...)
+    recorded: int = 0  # numbers one member records over the run (snapshots, metrics per step)
     float_bytes: int = 4  # 4 (float32) or 8 (float64)
 
     @property
     def members(self) -> int:
         return math.prod(self.axes.values())
 
+    @property
+    def per_job(self) -> int:
+        """Members of the largest of its rule jobs (grids.job_items splits them evenly)."""
+        return -(-self.members // job_count(self.members, self.jobs or 1))
+
     def job_bytes(self) -> int:
-        """Estimated history of the largest of its rule jobs, in bytes."""
-        per_job = -(-self.members // job_count(self.members, self.jobs))
-        return per_job * self.floats * self.snapshots * self.float_bytes
+        """Estimated memory of the largest of its rule jobs, in bytes."""
+        return self.per_job * (self.state + self.recorded) * self.float_bytes
 
 
 def problems(grids: list[Grid], config: dict[str, Any]) -> list[str]:
@@ -53,21 +58,35 @@ def problems(grids: list[Grid], config: dict[str, Any]) -> list[str]:
     for g in grids:
         if g.members > limit:
             product = " x ".join(f"{n} ({axis})" for axis, n in g.axes.items())
+            split = f" (and split it into more rule jobs with {g.key}.jobs)" if g.jobs else ""
             out.append(
                 f"{g.key}: {product} = {g.members:,} members, above limits.members = {limit:,}; "
-                "for a cluster or GPU that can train them, raise `limits.members` in your config "
-                "file (and split the grid with its `jobs`)"
+                f"for a cluster or GPU that can train them, raise `limits.members` in your config "
+                f"file{split}"
             )
         elif g.job_bytes() > mem_mb * 1e6:
-            per_job = -(-g.members // job_count(g.members, g.jobs))
             out.append(
-                f"{g.key}: a job of {per_job:,} members writes about {g.job_bytes() / 1e6:,.0f} "
-                f"MB of history ({g.snapshots:,} snapshots x {g.floats:,} numbers x "
-                f"{g.float_bytes} bytes each), above resources.train.mem_mb = {mem_mb:,}; raise "
-                "its `jobs` to split it, or, where jobs get more memory (a cluster), "
-                "`resources.train.mem_mb` in your config file"
+                f"{g.key}: a job of {g.per_job:,} members needs about "
+                f"{g.job_bytes() / 1e6:,.0f} MB (per member {g.state:,} numbers of training "
+                f"state and {g.recorded:,} recorded, {g.float_bytes} bytes each), above "
+                f"resources.train.mem_mb = {mem_mb:,}; "
+                + (f"split it with a larger {g.key}.jobs, or, " if g.jobs else "")
+                + "where jobs get more memory (a cluster), raise `resources.train.mem_mb` in your "
+                "config file"
             )
     return out
+
+
+def axis_size(spec: Any) -> int:
+    """Values along a config axis: a number (1), a list, {count: n} or {num: n} (a range), or an
+    integer range {min, max, every} (memorization's capacity axes)."""
+    if isinstance(spec, list):
+        return len(spec)
+    if not isinstance(spec, dict):
+        return 1
+    if "count" in spec or "num" in spec:
+        return int(spec.get("count", spec.get("num")))
+    return max(0, (spec["max"] - spec["min"]) // spec.get("every", 1) + 1)
 
 
 def snapshots(steps: int, every: int) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..limits import Grid, snapshots
+
 
 def check(c: dict[str, Any]) -> list[str]:
     """Every problem of the `linear` block `c` that no single key shows."""
@@ -21,3 +23,12 @@ def check(c: dict[str, Any]) -> list[str]:
         )
     # linear.sweep.jobs may exceed the grid: grids.job_count caps it at one job per point
     return out
+
+
+def grids(c: dict[str, Any]) -> list[Grid]:
+    """The sweep, for `limits.problems`: one mode (a, b in float64) per (s, scale) point,
+    recorded every snapshot."""
+    sweep = c["sweep"]
+    axes = {"s.count": sweep["s"]["count"], "scale.count": sweep["scale"]["count"]}
+    recorded = 2 * snapshots(sweep["steps"], sweep["snapshot_every"])
+    return [Grid("linear.sweep", axes, sweep["jobs"], state=6, recorded=recorded, float_bytes=8)]
