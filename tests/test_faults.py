@@ -767,3 +767,18 @@ def test_a_huge_grid_is_refused_when_the_workflow_is_parsed_leaving_nothing(tmp_
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "grokking.lr_grid: 100000 (rep_lr.num)" in output
     assert files_under(tmp_path) == ["big.yaml"]
+
+
+def test_a_run_config_or_a_scored_file_that_is_a_folder_is_named(tmp_path, results):
+    folder = tmp_path / "run" / "config.json"
+    folder.mkdir(parents=True)
+    assert f"{folder} cannot be read" in runconfig.edited(folder)
+    (results / "summary.json").mkdir()
+    row = score(tmp_path, {"file": "toy/summary.json", "key": "loss"})
+    assert row["status"] == "differs" and "toy/summary.json cannot be read" in row["note"]
+
+
+def test_memorizations_seed_lists_count_against_the_limit(config):
+    config["memorization"]["dynamics"]["extra_seeds"] = list(range(1, 200_001))
+    message = refused(config)
+    assert "memorization.dynamics: 200001 (seed and extra_seeds) = 200,001 members" in message

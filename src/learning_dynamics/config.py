@@ -6,8 +6,8 @@ an integer key refuses a float even when it is integer-valued (`steps: 3000.0`),
 would get a float where it counts.
 
 The schema is assembled, never typed in one piece: the shared part (`schema.yaml` beside this
-file: `level`, `resources`, `limits` and common `$defs`) plus, for every study in `studies()`, its package's
-`schema.yaml` as the property of that name, required. Defaults live in one place,
+file: `level`, `resources`, `limits` and common `$defs`) plus, for every study in `studies()`,
+its package's `schema.yaml` as the property of that name, required. Defaults live in one place,
 `config/config.yaml` of the checkout (`load` reads it, merged with a level's overrides).
 """
 

@@ -71,6 +71,8 @@ def edited(path: str | os.PathLike) -> str | None:
         value, recorded = parse(Path(path).read_text(), str(path))
     except RunConfigError as err:
         return str(err)
+    except (OSError, UnicodeDecodeError) as err:  # a folder, no permission, binary bytes
+        return f"{path} cannot be read ({err}); {way_back(path)}"
     if recorded is None or recorded == digest(value):
         return None
     return (

@@ -76,6 +76,20 @@ def grids(c: dict[str, Any]) -> list[Grid]:
     recorded = size * snapshots(s["steps"], every) + 2 * s["steps"]
     axes = {f"grid.{k}": len(v) for k, v in g.items()}
     out.append(Grid("memorization.scaling", axes, s["jobs"], 4 * size, recorded))
+    for cell in ("dynamics", "freezing"):  # the notebook's seed and the extra ones, together
+        b = c[cell]
+        size = _transformer(b["N"], b["d"], 1, b["d"])
+        every = min(b["steps"], c["snapshot_every"])
+        recorded = size * snapshots(b["steps"], every) + 2 * b["steps"]
+        seeds = {"seed and extra_seeds": 1 + len(b["extra_seeds"])}
+        out.append(Grid(f"memorization.{cell}", seeds, None, 4 * size, recorded))
+    r = c["rank_distance"]  # low-rank models: ranks d..N x aligned or not x repetitions, one job
+    size = 2 * r["N"] * r["N"]
+    every = min(r["steps"], c["snapshot_every"])
+    recorded = size * snapshots(r["steps"], every) + 2 * r["steps"]
+    axes = {"ranks d..N": max(0, r["N"] - r["d"] + 1), "aligned or not": 2,
+            "repetitions": r["repetitions"]}  # fmt: skip
+    out.append(Grid("memorization.rank_distance", axes, None, 4 * size, recorded))
     cap = c["capacity"]
     steps = cap["pool_batches"] * cap["epochs"]
     every = min(steps, cap.get("snapshot_every", c["snapshot_every"]))

@@ -44,7 +44,7 @@ class NoValue(LookupError):
 def _json(path: str, name: str, mtime: float) -> Any:
     try:
         return json_text(Path(path).read_text(), name, allow_nan=True)
-    except (ValueError, UnicodeDecodeError) as err:  # DuplicateKeyError is a ValueError
+    except (OSError, ValueError) as err:  # DuplicateKeyError, UnicodeDecodeError: ValueErrors
         raise NoValue(f"{name} cannot be read: {err}") from None
 
 
@@ -54,7 +54,7 @@ def _csv(path: str, name: str, mtime: float) -> pd.DataFrame:
     the header (pandas would pad a row cut short with NaN)."""
     try:
         text = Path(path).read_text()
-    except UnicodeDecodeError as err:
+    except (OSError, UnicodeDecodeError) as err:
         raise NoValue(f"{name} cannot be read: {err}") from None
     if not text.strip():
         raise NoValue(f"{name} is empty")
