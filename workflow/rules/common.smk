@@ -77,6 +77,9 @@ def one_of(names):
 # the file, and every job reading it, alone. Registration happens when the rules are parsed, so
 # every Snakemake process (cluster jobs included) knows every config file. A wildcard matches any
 # text, as in Snakemake; a path without wildcards wins, otherwise exactly one pattern must match.
+# Each file carries the SHA-256 of its content (learning_dynamics/runconfig.py): a job refuses a
+# file changed since, and so does `check_run_configs` for every file on disk when the Snakefile
+# is parsed (and for a stale one Snakemake has no record of), before any job.
 CONFIG_FILES = {}  # regex of the path under results/ -> (pattern, value or function of wildcards)
 
 
