@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..config import llc_sampler_problems
+from ..limits import Grid, snapshots
 
 
 def check(c: dict[str, Any]) -> list[str]:
@@ -32,3 +33,12 @@ def check(c: dict[str, Any]) -> list[str]:
                 f"{min(m, n, h)}; Aoyagi's formula has no case for it"
             )
     return out
+
+
+def grids(c: dict[str, Any]) -> list[Grid]:
+    """The sweep, for `limits.problems`: one mode (a, b in float64) per (s, scale) point,
+    recorded every snapshot."""
+    sweep = c["sweep"]
+    axes = {"s.count": sweep["s"]["count"], "scale.count": sweep["scale"]["count"]}
+    recorded = 2 * snapshots(sweep["steps"], sweep["snapshot_every"])
+    return [Grid("linear.sweep", axes, sweep["jobs"], state=6, recorded=recorded, float_bytes=8)]
