@@ -45,7 +45,7 @@ from learning_dynamics.grokking.theory import (
     forces_line,
 )
 from learning_dynamics.grokking.train import SettlingTrainer, build_trainer, make_data
-from learning_dynamics.history import read_arrays, write_arrays
+from learning_dynamics.io import read_arrays, write_arrays
 from learning_dynamics.training import run_steps
 
 torch.set_num_threads(1)  # the machine's cores are shared; one thread is also the fastest here

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import load_config
 
-from learning_dynamics.history import read_arrays
+from learning_dynamics.io import read_arrays
 from learning_dynamics.memorization import analysis, figures, interp, model, runs, train
 from learning_dynamics.memorization.laws import Law, make_law
 

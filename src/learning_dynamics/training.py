@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .history import DiskFullError, HistoryWriter, SegmentMismatchError, disk_full_named
-from .io import atomic_path, to_json
+from .history import HistoryWriter, SegmentMismatchError
+from .io import DiskFullError, atomic_path, disk_full_named, to_json
 
 log = logging.getLogger(__name__)
 

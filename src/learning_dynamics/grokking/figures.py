@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import BoundaryNorm, ListedColormap
 
-from ..history import read_arrays
-from ..io import read_json
+from ..io import read_arrays, read_json
 from ..plotting import COLUMN, save_figure
 from .analysis import PHASES, fraction_table
 

@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 from ..devices import training_device
-from ..history import read_arrays, run_attrs, write_arrays
+from ..history import run_attrs
+from ..io import read_arrays, write_arrays
 from ..training import fit
 from .model import STUDY, init_params, member_data, pairs, parallelogram_matrix, rqi
 from .runs import RunConfig, data_config

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..history import History, read_arrays, write_arrays
-from ..io import to_json, write_csv, write_json
+from ..history import History
+from ..io import read_arrays, to_json, write_arrays, write_csv, write_json
 from . import interp
 from .laws import Law, entropy
 from .model import Arch, model_logits, param_count, skip_coefficients

@@ -28,7 +28,7 @@ def plot(
     extracts, with `drawing(cell)`: the `draw` of the cell's module in `cells/`."""
     import pandas as pd
 
-    from ..history import read_arrays
+    from ..io import read_arrays
     from .analysis import Extract
 
     with open(summary) as f:

@@ -197,7 +197,7 @@ class JobTrainer:
 
 def make_data(config: dict[str, Any], out: str) -> None:
     """Draw every member's law (laws shared by several members are stored once)."""
-    from ..history import write_arrays
+    from ..io import write_arrays
 
     keys = [to_json(spec) for spec in config["laws"]]
     unique = list(dict.fromkeys(keys))
@@ -213,7 +213,7 @@ def make_data(config: dict[str, Any], out: str) -> None:
 
 def read_laws(path: str) -> tuple[list[Law], list[np.ndarray | None]]:
     """Every member's law (and d-law W, else None), from a make_data file."""
-    from ..history import read_arrays
+    from ..io import read_arrays
 
     arrays = read_arrays(path)
     laws, ws = [], []
