@@ -8,12 +8,19 @@ from typing import Any
 
 import h5py
 import pytest
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
-from learning_dynamics.__main__ import resolve, studies, study_help, verb_parser, verbs
+from learning_dynamics.__main__ import (
+    packages,
+    resolve,
+    studies,
+    study_help,
+    verb_parser,
+    verbs,
+)
 
 
-@pytest.mark.parametrize(("study", "verb"), [(s, v) for s in studies() for v in verbs(s)])
+@pytest.mark.parametrize(("study", "verb"), [(s, v) for s in packages() for v in verbs(s)])
 def test_every_verb_has_a_command_line(study, verb):
     """Every hint converts (int, float, str, Path, bool, list of them, dict = a JSON file)."""
     parser = verb_parser(study, verb, resolve(study, verb))
@@ -29,7 +36,6 @@ def typed(
     ks: list[int],
     files: str | list[str],
     config: dict[str, Any],
-    loose,
     rate: float = 0.5,
 ) -> dict:
     """A verb with every kind of hint."""
@@ -45,7 +51,7 @@ def test_values_take_the_type_of_their_hint(tmp_path):
     config.write_text(json.dumps({"lr": 0.1, "seeds": [1, 2]}))
     args = parse(
         "--n", "3", "--x", "1e-3", "--name", "007", "--path", "a/b", "--flag", "false",
-        "--ks", "1", "2", "--files", "one.h5", "--config", str(config), "--loose", "a",
+        "--ks", "1", "2", "--files", "one.h5", "--config", str(config),
     )  # fmt: skip
     assert args["n"] == 3 and args["x"] == 1e-3 and args["name"] == "007"
     assert args["path"] == Path("a/b") and args["flag"] is False
@@ -53,9 +59,22 @@ def test_values_take_the_type_of_their_hint(tmp_path):
     assert args["config"] == {"lr": 0.1, "seeds": [1, 2]}
     assert args["rate"] == 0.5 and args["threads"] is None
     # an inline JSON object is a config too (what a rule without a config file passes)
-    inline = parse(*"--n 1 --x 1 --name a --path p --flag 1 --ks --files f --loose a".split(),
+    inline = parse(*"--n 1 --x 1 --name a --path p --flag 1 --ks --files f".split(),
                    "--config", '{"a": 1}')  # fmt: skip
     assert inline["config"] == {"a": 1} and inline["ks"] == []
+
+
+def test_a_parameter_without_a_hint_is_refused():
+    def loose(out: str, anything) -> None:
+        """A verb that does not say what `anything` takes."""
+
+    with pytest.raises(TypeError, match="x loose: parameter 'anything' has no type hint"):
+        verb_parser("x", "loose", loose)
+
+
+def test_studies_are_the_packages_with_verbs_less_the_scorecard():
+    assert "reproduction" in packages() and "reproduction" not in studies()
+    assert all((ROOT / "workflow" / "rules" / f"{s}.smk").exists() for s in packages())
 
 
 def test_bad_values_are_refused_naming_the_option(capsys):
