@@ -22,6 +22,7 @@ import torch
 from ..history import History
 from ..io import read_arrays, to_json, write_arrays, write_csv, write_json
 from . import interp
+from .cells import module
 from .laws import Law, entropy
 from .model import Arch, model_logits, param_count, skip_coefficients
 from .train import groups, read_laws
@@ -57,8 +58,6 @@ def analyse(
 ) -> None:
     """Run the analysis of `cell` (a seed cell or sweep) over its jobs' extracts and data files;
     `config` is the study's config block."""
-    from .cells import module
-
     result = module(cell).analyse([Extract(p) for p in extracts], data, config)
     write_json(summary, {"cell": cell, **result.summary})
     write_csv(table, result.table)

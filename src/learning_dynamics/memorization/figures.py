@@ -10,14 +10,16 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from ..io import read_arrays
 from ..plotting import plt
+from .analysis import Extract
+from .cells import module
 
 
 def drawing(cell: str) -> Callable[..., None]:
     """The function that draws `cell`'s figure: `draw` of its module in `cells/`."""
-    from .cells import module
-
     return module(cell).draw
 
 
@@ -26,11 +28,6 @@ def plot(
 ) -> None:
     """Draw the figure of `cell` (a seed cell or sweep) from its analysis files and its jobs'
     extracts, with `drawing(cell)`: the `draw` of the cell's module in `cells/`."""
-    import pandas as pd
-
-    from ..io import read_arrays
-    from .analysis import Extract
-
     with open(summary) as f:
         values = json.load(f)
     frame = pd.read_csv(table)
