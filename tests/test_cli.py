@@ -8,16 +8,9 @@ from typing import Any
 
 import h5py
 import pytest
-from conftest import ROOT, run_cli
+from conftest import run_cli
 
-from learning_dynamics.__main__ import (
-    packages,
-    resolve,
-    studies,
-    study_help,
-    verb_parser,
-    verbs,
-)
+from learning_dynamics.__main__ import packages, resolve, study_help, verb_parser, verbs
 
 
 @pytest.mark.parametrize(("study", "verb"), [(s, v) for s in packages() for v in verbs(s)])
@@ -70,11 +63,6 @@ def test_a_parameter_without_a_hint_is_refused():
 
     with pytest.raises(TypeError, match="x loose: parameter 'anything' has no type hint"):
         verb_parser("x", "loose", loose)
-
-
-def test_studies_are_the_packages_with_verbs_less_the_scorecard():
-    assert "reproduction" in packages() and "reproduction" not in studies()
-    assert all((ROOT / "workflow" / "rules" / f"{s}.smk").exists() for s in packages())
 
 
 def test_bad_values_are_refused_naming_the_option(capsys):

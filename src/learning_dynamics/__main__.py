@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import json
 import logging
 import sys
 import types
@@ -31,25 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# Packages with verbs that are not studies: the scorecard over every study's claims.
-SHARED = ("reproduction",)
+from . import packages, studies
 
-
-def packages() -> list[str]:
-    """Packages with a command line: subpackages of learning_dynamics that define VERBS."""
-    import pkgutil
-
-    import learning_dynamics
-
-    names = [m.name for m in pkgutil.iter_modules(learning_dynamics.__path__) if m.ispkg]
-    return sorted(
-        p for p in names if hasattr(importlib.import_module(f"{__package__}.{p}"), "VERBS")
-    )
-
-
-def studies() -> list[str]:
-    """Study packages: the packages with VERBS, less the shared ones (`SHARED`)."""
-    return [p for p in packages() if p not in SHARED]
+__all__ = ["main", "packages", "studies"]
 
 
 def verbs(study: str) -> dict[str, str]:
@@ -67,11 +50,17 @@ def resolve(study: str, verb: str) -> Callable[..., Any]:
 
 
 def json_file(value: str) -> dict[str, Any]:
-    """A `dict` parameter's value: the path of a JSON file (or an inline JSON object)."""
-    if value.lstrip().startswith("{"):
-        return json.loads(value)
-    with open(value) as f:
-        return json.load(f)
+    """A `dict` parameter's value: the path of a run config file (checked against its digest,
+    see `runconfig.load`), or an inline JSON object; read strictly (no repeated key, no NaN)."""
+    from .runconfig import RunConfigError, load
+    from .strict import json_text
+
+    try:
+        if value.lstrip().startswith("{"):
+            return json_text(value, "the inline JSON")
+        return load(value)
+    except (RunConfigError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def boolean(value: str) -> bool:

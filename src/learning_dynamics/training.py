@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import numbers
 import os
 import sys
 import time
@@ -135,6 +136,13 @@ def fit(
     keeps the checkpoint and segments, so the rerun resumes; any other error (divergence, a bug,
     a damaged segment) removes them, so the rerun starts afresh and nothing is left over.
     """
+    for name, value in (("steps", steps), ("snapshot_every", snapshot_every)):
+        if name == "snapshot_every" and value is None and snapshot_at is not None:
+            continue
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+            raise TypeError(  # before anything is created or removed
+                f"{name} = {value!r} is not a positive integer (run config: {attrs.get('config')})"
+            )
     points = snapshot_steps(steps, snapshot_every, snapshot_at)
     out = Path(out)
     ckpt = out.with_name(out.name + ".ckpt")

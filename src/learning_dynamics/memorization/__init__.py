@@ -7,8 +7,9 @@ parameters and forward, losses, exact metrics), `train` (ensembles, the job trai
 train verbs), `analysis` (the extract and analyse verbs, and the types every cell shares),
 `interp` (the math of the interpretability cells: attention maps, head contributions,
 projections), `cells` (one module per notebook cell with its analysis and its figure),
-`figures` (the plot verb and figure panels several cells draw), `reference` (the seed-style
-single run, for tests and the benchmark).
+`figures` (the plot verb and figure panels several cells draw), `llc` (the local learning
+coefficient and essential dynamics of cell 1's run), `reference` (the seed-style single run, for
+tests and the benchmark).
 """
 
 # DAG verb -> "module:function", imported only when the verb runs (keeps the workflow fast).
@@ -19,4 +20,6 @@ VERBS = {
     "extract": "analysis:extract",
     "analyse": "analysis:analyse",
     "plot": "figures:plot",
+    "llc": "llc:estimate",
+    "plot_llc": "llc:plot",
 }
