@@ -18,8 +18,8 @@ import yaml
 from conftest import ROOT, load_config, snakemake
 from test_history_training import read_all, run
 
-from learning_dynamics import checks, history, training
-from learning_dynamics.config import ConfigError, check_config
+from learning_dynamics import history, studies, training
+from learning_dynamics.config import LEVELS, ConfigError, check_config, load, semantic_problems
 from learning_dynamics.history import (
     DamagedFileError,
     DiskFullError,
@@ -32,7 +32,6 @@ from learning_dynamics.history import (
 from learning_dynamics.makemore.sampler import BatchSampler, peek_words, randperm_block
 from learning_dynamics.superposition.model import ToyModelTrainer, init_weights
 
-SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 STEPS = 1200  # snapshots every 100: 12 segments with checkpoint_seconds=0
 
 
@@ -297,7 +296,7 @@ def test_damaged_history_is_named_by_the_failing_job_then_rebuilt(tmp_path):
 
 def refused(config) -> str:
     with pytest.raises(ConfigError, match="invalid config, nothing was run") as err:
-        check_config(config, SCHEMA)
+        check_config(config)
     return str(err.value)
 
 
@@ -307,13 +306,8 @@ def config():
 
 
 def test_the_shipped_configs_pass_every_check():
-    for quick in (False, True):
-        check_config(load_config(quick=quick), SCHEMA)
-    full = ROOT / "config" / "full.yaml"
-    if full.exists():
-        from conftest import _merge
-
-        check_config(_merge(load_config(quick=False), yaml.safe_load(full.read_text())), SCHEMA)
+    for level in LEVELS:
+        check_config(load(level))
 
 
 @pytest.mark.parametrize("train_num", [55, 56])
@@ -365,7 +359,7 @@ def test_memorization_capacity_range_and_contributions_example(config):
     assert "memorization.contributions.example: 50 indexes the law's 50 sequences" in message
     config["memorization"]["contributions"]["example"] = 49
     config["memorization"]["capacity"]["head_dim"].update(min=2, max=2)
-    check_config(config, SCHEMA)
+    check_config(config)
 
 
 def test_every_check_names_a_key_of_its_study(config):
@@ -374,11 +368,11 @@ def test_every_check_names_a_key_of_its_study(config):
     config["memorization"]["capacity"]["last"] = 10_000
     config["superposition"]["figure_epochs"] = [0, 10**6]
     config["memorization"]["rank_distance"]["d"] = 99
-    lines = checks.check(config)
+    lines = semantic_problems(config)
     assert len(lines) == 5
     for line in lines:
         key = line.split(":")[0]
-        assert key.split(".")[0] in checks.STUDIES
+        assert key.split(".")[0] in studies()
         value = config
         for part in key.split("."):
             value = value[part]  # every message names a real key
@@ -415,7 +409,7 @@ def test_makemore_batch_size_512_through_the_helper_process():
 
 def test_makemore_batch_size_512_passes_the_checks(config):
     config["makemore"]["batch_size"] = 512
-    check_config(config, SCHEMA)
+    check_config(config)
 
 
 # ---- 9: h5dump reads a history ------------------------------------------------------------------

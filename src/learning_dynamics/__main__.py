@@ -30,17 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import packages, studies
 
-def studies() -> list[str]:
-    """Study packages: subpackages of learning_dynamics that define VERBS."""
-    import pkgutil
-
-    import learning_dynamics
-
-    packages = [m.name for m in pkgutil.iter_modules(learning_dynamics.__path__) if m.ispkg]
-    return sorted(
-        p for p in packages if hasattr(importlib.import_module(f"{__package__}.{p}"), "VERBS")
-    )
+__all__ = ["main", "packages", "studies"]
 
 
 def verbs(study: str) -> dict[str, str]:
@@ -150,9 +142,9 @@ def study_help(study: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    names = ",".join(studies())
+    names = ",".join(packages())
     usage = f"usage: python -m learning_dynamics {{{names}}} VERB --key value ... (or --help)"
-    if not argv or argv[0] not in studies():
+    if not argv or argv[0] not in packages():
         if argv and argv[0] in ("-h", "--help"):
             print(usage)
             return

@@ -1,25 +1,34 @@
 """Config validation: refuse a bad config before any job starts, naming every bad key.
 
-Two passes: the JSON schema (workflow/schemas/config.schema.yaml: keys, types, ranges), then the
-semantic checks of `checks.py` (cross-field sizes and lengths). Stricter than plain JSON Schema
-in one way: an integer key refuses a float even when it is integer-valued (`steps: 3000.0`), since
-the code would get a float where it counts.
+Two passes: the JSON schema (`schema()`: keys, types, ranges), then each study's semantic checks
+(`<study>/checks.py`: what depends on several keys). Stricter than plain JSON Schema in one way:
+an integer key refuses a float even when it is integer-valued (`steps: 3000.0`), since the code
+would get a float where it counts.
+
+The schema is assembled, never typed in one piece: the shared part (`schema.yaml` beside this
+file: `level`, `resources` and common `$defs`) plus, for every study in `studies()`, its package's
+`schema.yaml` as the property of that name, required. Defaults live in one place,
+`config/config.yaml` of the checkout (`load` reads it, merged with a level's overrides).
 """
 
 from __future__ import annotations
 
-import os
+import importlib
+import importlib.util
 import re
 from typing import Any
 
 import jsonschema
 import yaml
 
-from . import checks
+from . import HERE, studies
+
+CONFIG_DIR = HERE.parents[1] / "config"  # the checkout's config/ (src/learning_dynamics/../../)
+LEVELS = {"quick": "quick.yaml", "default": None, "full": "full.yaml"}
 
 
 class ConfigError(ValueError):
-    """The config does not match workflow/schemas/config.schema.yaml or fails a semantic check."""
+    """The config does not match the schema or fails a semantic check."""
 
 
 def _is_integer(checker: Any, instance: Any) -> bool:
@@ -34,6 +43,50 @@ Validator = jsonschema.validators.extend(
 
 # What PyYAML (YAML 1.1) reads as a string although it looks like a number: 1e-3, 5E4, -2e+5
 _YAML11_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Nested dicts merged key by key, as Snakemake merges a --configfile into the config."""
+    out = dict(base)
+    for key, value in update.items():
+        both_dicts = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merge(out[key], value) if both_dicts else value
+    return out
+
+
+def load(level: str = "default") -> dict[str, Any]:
+    """The checkout's config at `level`: config/config.yaml (the one source of defaults), merged
+    with quick.yaml or full.yaml as `snakemake --configfile config/<level>.yaml` merges it."""
+    config = yaml.safe_load((CONFIG_DIR / "config.yaml").read_text())
+    if LEVELS[level] is not None:
+        config = merge(config, yaml.safe_load((CONFIG_DIR / LEVELS[level]).read_text()))
+    return config
+
+
+def schema() -> dict[str, Any]:
+    """The config's JSON schema: the shared schema.yaml, with each study's schema.yaml as the
+    (required) property of its name and its `$defs` joined to the shared ones."""
+    root = yaml.safe_load((HERE / "schema.yaml").read_text())
+    for study in studies():
+        block = yaml.safe_load((HERE / study / "schema.yaml").read_text())
+        for name, definition in block.pop("$defs", {}).items():
+            if name in root["$defs"]:
+                raise ValueError(f"{study}/schema.yaml: $defs.{name} is defined twice")
+            root["$defs"][name] = definition
+        root["properties"][study] = block
+        root["required"].append(study)
+    return root
+
+
+def semantic_problems(config: dict[str, Any]) -> list[str]:
+    """Every study's semantic checks (`<study>/checks.py`, `check(block)`) on a schema-valid
+    config, as "dotted.key: message"; a study without checks.py has none."""
+    out = []
+    for study in studies():
+        module = f"{__package__}.{study}.checks"
+        if study in config and importlib.util.find_spec(module) is not None:
+            out += importlib.import_module(module).check(config[study])
+    return out
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -54,18 +107,16 @@ def _message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
-def check_config(config: dict[str, Any], schema_path: str | os.PathLike) -> None:
+def check_config(config: dict[str, Any]) -> None:
     """Raise ConfigError listing every violation as `dotted.key: problem`: the schema's first,
-    then (for a config the schema accepts) the semantic checks of `checks.py`."""
-    with open(schema_path) as f:
-        schema = yaml.safe_load(f)
-    validator = Validator(schema)
+    then (for a config the schema accepts) every study's semantic checks."""
+    validator = Validator(schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     lines = [
         f"{'.'.join(map(str, e.absolute_path)) or '(top level)'}: {_message(e)}" for e in errors
     ]
     if not lines:
-        lines = checks.check(config)
+        lines = semantic_problems(config)
     if lines:
         raise ConfigError(
             "invalid config, nothing was run:\n" + "\n".join(f"  {line}" for line in lines)

@@ -5,6 +5,7 @@ A claims file names one study and lists what that study reproduces:
     study: linear
     claims:
       - id: mode1_halfway            # unique within the study: [a-z0-9_]+
+        kind: reproduction           # or consistency (see below)
         claim: one line of what is claimed
         source: a notebook cell and its printed value, a paper's figure/table/section, a closed form
         expected: 4310.9             # a number, or a string (or boolean) matched exactly
@@ -17,6 +18,13 @@ A claims file names one study and lists what that study reproduces:
 into a JSON file (a list is indexed by an integer part), or a CSV `column` with an optional
 `where` (column -> value) and `agg` (mean|median|min|max|count; without `agg` exactly one row must
 match). Expected values are for the default config (`config/config.yaml`).
+
+`kind` says what agreement would show. `reproduction`: the expected value comes from outside this
+project (a value a seed notebook prints, a paper's figure, table or text, the authors' code or
+stored results, a closed form), so agreement reproduces it. `consistency`: the expected value is
+true by construction or is this project's own measured number (a regression check); agreement
+shows the project is consistent with itself, not that it reproduces anything. Headline counts are
+of reproductions; consistency checks are counted apart.
 
 Any unknown key, missing field, wrong type or duplicate id is an error naming the file and the
 claim; all of them are reported at once, before any job runs.
@@ -37,7 +45,8 @@ ID = re.compile(r"^[a-z0-9_]+$")
 STUDY = re.compile(r"^[a-z][a-z0-9_]*$")
 AGGREGATES = ("mean", "median", "min", "max", "count")
 FILE_KEYS = {"study", "claims"}
-CLAIM_REQUIRED = ("id", "claim", "source", "expected", "value")
+CLAIM_REQUIRED = ("id", "kind", "claim", "source", "expected", "value")
+KINDS = ("reproduction", "consistency")
 CLAIM_KEYS = {*CLAIM_REQUIRED, "tolerance", "tolerance_reason", "deviation"}
 VALUE_KEYS = {"file", "key", "column", "where", "agg"}
 
@@ -95,6 +104,7 @@ class Value:
 class Claim:
     study: str
     id: str
+    kind: str  # "reproduction" or "consistency" (KINDS)
     claim: str
     source: str
     expected: Any
@@ -145,6 +155,8 @@ def _problems_of_claim(raw: dict[str, Any]) -> list[str]:
     out += [f"missing required field {k!r}" for k in CLAIM_REQUIRED if k not in raw]
     if "id" in raw and not (isinstance(raw["id"], str) and ID.match(raw["id"])):
         out.append(f"id: {raw['id']!r} must match [a-z0-9_]+")
+    if "kind" in raw and raw["kind"] not in KINDS:
+        out.append(f"kind: {raw['kind']!r}; choose from {list(KINDS)}")
     for text in ("claim", "source", "tolerance_reason", "deviation"):
         if text in raw and not (isinstance(raw[text], str) and raw[text].strip()):
             out.append(f"{text}: must be a non-empty string")
@@ -192,6 +204,7 @@ def _claim(study: str, raw: dict[str, Any], path: str) -> Claim:
     return Claim(
         study=study,
         id=raw["id"],
+        kind=raw["kind"],
         claim=raw["claim"].strip(),
         source=raw["source"].strip(),
         expected=raw["expected"],

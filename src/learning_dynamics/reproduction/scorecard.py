@@ -1,11 +1,14 @@
 """The reproduction scorecard: every claim's reproduced value against its expected value.
 
 `build` (the `scorecard` verb) reads the claims files and the files they name under `results/`,
-and writes `scorecard.csv` (columns `study, claim, source, expected, tolerance, reproduced, status,
-note`) and `scorecard.md`. A claim is `reproduced` when its value lies within its tolerance of the
-expected value (exact match for strings and booleans), else `differs`; a claim that differs is
-never dropped: its note gives the claim's stated deviation, or "unknown". A value that cannot be
-read (a missing key, no matching row) is a claim that differs, with the reason in the note.
+and writes `scorecard.csv` (columns `study, claim, kind, source, expected, tolerance, reproduced,
+status, note`) and `scorecard.md`. A claim is `reproduced` when its value lies within its
+tolerance of the expected value (exact match for strings and booleans), else `differs`; a claim
+that differs is never dropped: its note gives the claim's stated deviation, or "unknown". A value
+that cannot be read (a missing key, no matching row) is a claim that differs, with the reason in
+the note.
+Counts (`counts_line`) are of reproductions; consistency checks (`kind: consistency`: true by
+construction or the project's own measured number) are counted apart.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ import pandas as pd
 from ..io import atomic_path, write_csv
 from .claims import Claim, claim_files, load_claims
 
-COLUMNS = ["study", "claim", "source", "expected", "tolerance", "reproduced", "status", "note"]
+COLUMNS = ["study", "claim", "kind", "source", "expected", "tolerance", "reproduced", "status",
+           "note"]  # fmt: skip
 LEVELS = ("quick", "default", "full")
 
 
@@ -135,6 +139,7 @@ def evaluate(claim: Claim, results: str | os.PathLike, level: str = "default") -
     return {
         "study": claim.study,
         "claim": claim.id,
+        "kind": claim.kind,
         "source": claim.source,
         "expected": _fmt(claim.expected),
         "tolerance": str(claim.tolerance),
@@ -154,16 +159,15 @@ def scorecard(claims: list[Claim], results: str | os.PathLike, level: str) -> pd
 def markdown(table: pd.DataFrame, claims: list[Claim], level: str) -> str:
     """The scorecard as a Markdown page: counts, then one table row per claim."""
     by_id = {(c.study, c.id): c for c in claims}
-    n_ok = int((table.status == "reproduced").sum())
     lines = [
         "# Reproduction scorecard",
         "",
-        f"Level: **{level}**. {n_ok} reproduced, {len(table) - n_ok} differ"
-        f" ({len(table)} claims). Expected values are for the default config;"
+        f"Level: **{level}**. {counts(table)}. Expected values are for the default config;"
         " claims come from `config/claims/*.yaml`.",
         "",
-        "| study | claim | what | source | expected | tolerance | reproduced | status | note |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| study | claim | kind | what | source | expected | tolerance | reproduced | status"
+        " | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     def cell(text: str) -> str:
@@ -172,8 +176,8 @@ def markdown(table: pd.DataFrame, claims: list[Claim], level: str) -> str:
     for row in table.itertuples(index=False):
         c = by_id[(row.study, row.claim)]
         status = "**differs**" if row.status == "differs" else row.status
-        cells = [row.study, f"`{row.claim}`", c.claim, row.source, row.expected, row.tolerance,
-                 row.reproduced, status, row.note]  # fmt: skip
+        cells = [row.study, f"`{row.claim}`", row.kind, c.claim, row.source, row.expected,
+                 row.tolerance, row.reproduced, status, row.note]  # fmt: skip
         lines.append("| " + " | ".join(cell(x) for x in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -196,9 +200,20 @@ def build(
     print(counts_line(table, md))
 
 
+def counts(table: pd.DataFrame) -> str:
+    """The headline: reproductions reproduced and differing; consistency checks apart."""
+    ok = table.status == "reproduced"
+    rep = table.kind == "reproduction"
+    n, n_ok = int(rep.sum()), int((ok & rep).sum())
+    m, m_ok = int((~rep).sum()), int((ok & ~rep).sum())
+    return (
+        f"{n_ok} reproduced, {n - n_ok} differ (of {n} reproductions);"
+        f" consistency checks: {m_ok} hold, {m - m_ok} fail (of {m})"
+    )
+
+
 def counts_line(table: pd.DataFrame, where: str) -> str:
-    n_ok = int((table.status == "reproduced").sum())
-    return f"{n_ok} reproduced, {len(table) - n_ok} differ; the table is {where}"
+    return f"{counts(table)}; the table is {where}"
 
 
 def summary(scorecard: str = "results/reproduction/scorecard.csv") -> None:
@@ -209,4 +224,5 @@ def summary(scorecard: str = "results/reproduction/scorecard.csv") -> None:
     level = found.group(1) if found else "unknown"
     print(f"Reproduction scorecard (level {level}): {counts_line(table, str(md))}")
     for row in table[table.status == "differs"].itertuples(index=False):
-        print(f"  differs: {row.study}/{row.claim}: {row.note}")
+        what = "differs" if row.kind == "reproduction" else "fails (consistency)"
+        print(f"  {what}: {row.study}/{row.claim}: {row.note}")
