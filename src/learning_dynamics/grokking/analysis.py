@@ -86,8 +86,10 @@ def member_table(extracts: list[str], config: dict[str, Any]) -> pd.DataFrame:
         mask = x["member/mask"]
         n_train = mask.sum(axis=1)
         predicted = predicted_accuracy(x["rep"][-1], mask, config["rqi_eps"])
+        # The effective loss over all the dataset's parallelograms, as the authors' train_add
+        # (Task 3) computes Fig. 4c; over the training set's only it is slower (see the docs).
         t_eff = effective_first_step(
-            x["rep"][0], mask, x["member/rep_lrs"], int(config["steps"]),
+            x["rep"][0], np.ones_like(mask), x["member/rep_lrs"], int(config["steps"]),
             config["rqi_paper"], config["rqi_eps"],
         )  # fmt: skip
         steps = x["metric_step"]
@@ -236,6 +238,9 @@ def analyse(config: dict[str, Any], extracts: list[str], summary: str, members: 
         # The training loss every LOSS_EVERY steps (the seed notebook prints it every 100).
         x = read_arrays(extracts[0])
         steps, loss = x["metric_step"], x["loss"][:, 0]
+        out["theory_time_ratio"] = _json_number(
+            float(row["t_rqi_paper"]) / float(row["t_rqi_paper_theory"])
+        )  # Fig. 4c/d: the network's steps to RQI > rqi_paper over the effective theory's
         out["loss_at_step"] = {
             str(int(t)): float(v) for t, v in zip(steps, loss, strict=True) if t % LOSS_EVERY == 0
         }

@@ -159,8 +159,9 @@ def effective_dynamics(
     """The effective theory's representation dynamics (Liu et al. 2022, Sec. 3.3, Fig. 4c):
     gradient descent with step `lr` (per member: the representation's learning rate) on the
     effective loss l_eff = sum_q (E_i + E_j - E_m - E_n)^2 / sum_k E_k^2 over the parallelograms
-    q of each member's training set (`masks` (E, N)), from its representation `rep0` (E, p)
-    normalised to zero mean and unit std. The loss is scale-free, so its exact gradient keeps
+    q whose two pairs are marked in `masks` (E, N): the training set's in the paper's text, all
+    of them in the authors' train_add (its Fig. 4c), from each member's representation `rep0`
+    (E, p) normalised to zero mean and unit std. The loss is scale-free, so its exact gradient keeps
     the norm to first order. Returns the trajectory (steps, E, p); step 0 is the start."""
     return np.stack(list(_effective_steps(rep0, masks, lr, steps)))
 
