@@ -54,7 +54,15 @@ from learning_dynamics.training import run_steps
 torch.set_num_threads(1)  # the machine's cores are shared; one thread is also the fastest here
 
 P = 10
-ANALYSIS = {"acc": 0.9, "rqi": 0.99, "rqi_paper": 0.95, "comprehension_window": 1000, "p": P}
+ANALYSIS = {
+    "acc": 0.9,
+    "rqi": 0.99,
+    "rqi_paper": 0.95,
+    "comprehension_window": 1000,
+    "p": P,
+    "rqi_eps": 0.01,
+    "steps": 500,
+}
 
 
 def loop_rqi(rep: np.ndarray, eps: float = 0.01) -> float:
@@ -183,9 +191,13 @@ def test_small_phase_diagram_has_every_cell_filled_and_labelled(tmp_path, quick_
     for job in range(n_jobs):
         config = run_config(study, "lr", job) | {"steps": 500}
         cfg = RunConfig.from_dict(config)
+        data = job_data(cfg, tmp_path)
+        start = build_trainer(cfg, data).snapshot()["params"]["rep"]
         trainer, m = run_ensemble(cfg, tmp_path, config["steps"])
         path = tmp_path / f"extract{job}.h5"
         arrays = {"metric_step": np.arange(config["steps"]), **m}
+        end = trainer.snapshot()["params"]["rep"]
+        arrays |= {"rep": torch.stack([start, end]).numpy(), "member/mask": data["mask"]}
         arrays |= {f"member/{k}": np.asarray(config[k]) for k in config if k.endswith("s")}
         write_arrays(path, {k: v for k, v in arrays.items() if k != "member/steps"})
         extracts.append(str(path))
