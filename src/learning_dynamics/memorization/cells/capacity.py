@@ -232,21 +232,21 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
         # Fig. 1b: every d_h (all <= d); Fig. 2a: the part d <= d_h, which the paper calls linear
         fit = (table.d <= table.d_head if sweep == "capacity_embed_dim" else table.d > 0).to_numpy()
         x = table[axis].to_numpy()[fit]
+
+        def exponent(acc: np.ndarray) -> float | None:  # a law a + b·x^k needs 3 points
+            return power_exponent(x, facts(acc[fit], n)) if fit.sum() >= 3 else None
+
         summary["exponent"] = {
             "law": f"facts = a + b·{axis}^k"
             + (", points with d <= d_h" if sweep == "capacity_embed_dim" else ""),
             "paper_statement": EXPONENT[sweep],
-            **{
-                v: power_exponent(x, facts(table[f"{v}_accuracy"].to_numpy()[fit], n))
-                for v in variants
+            **{v: exponent(table[f"{v}_accuracy"].to_numpy()) for v in variants},
+            "per_repeat": {
+                v: [exponent(col) for col in arrays[f"{v}/paper_metric"].T] for v in variants
             },
-            "reproduction_per_repeat": [
-                power_exponent(x, facts(col[fit], n))
-                for col in arrays["reproduction/paper_metric"].T
-            ],
         }
         if paper:
-            summary["exponent"]["paper"] = power_exponent(x, facts(table.paper.to_numpy()[fit], n))
+            summary["exponent"]["paper"] = exponent(table.paper.to_numpy())
     if sweep == "capacity_heads":
         fph = {v: facts_per_head(table.H, table[f"{v}_accuracy"], n) for v in variants}
         if paper:
