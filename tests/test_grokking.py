@@ -23,13 +23,13 @@ from learning_dynamics.grokking.analysis import (
     predicted_accuracy,
     weight_decay_effect,
 )
+from learning_dynamics.grokking.analysis import (
+    cells as cells_verb,
+)
 from learning_dynamics.grokking.figures import pairs_label, plot_phases
 from learning_dynamics.grokking.model import (
-    SettlingTrainer,
     authors_modules,
-    build_trainer,
     init_params,
-    make_data,
     member_data,
     pairs,
     parallelogram_matrix,
@@ -48,7 +48,8 @@ from learning_dynamics.grokking.theory import (
     forces_line,
     representation_rqi,
 )
-from learning_dynamics.history import read_arrays, write_arrays
+from learning_dynamics.grokking.train import SettlingTrainer, build_trainer, make_data
+from learning_dynamics.io import read_arrays, write_arrays
 from learning_dynamics.training import run_steps
 
 torch.set_num_threads(1)  # the machine's cores are shared; one thread is also the fastest here
@@ -212,11 +213,15 @@ def test_small_phase_diagram_has_every_cell_filled_and_labelled(tmp_path, quick_
     assert set(table.phase) <= set(PHASES) and table.phase.nunique() >= 2
     # Delay is defined exactly where both times are.
     assert (table.delay.notna() == (table.t_train.notna() & table.t_test.notna())).all()
-    # The figure draws from the tables alone (this grid relabelled stands in for the wd grid).
-    table.to_csv(tmp_path / "lr.csv", index=False)
-    table.assign(dec_wd=table.rep_lr).to_csv(tmp_path / "wd.csv", index=False)
-    csv = [str(tmp_path / f"{name}.csv") for name in ("lr", "wd")]
-    plot_phases(*csv, str(tmp_path / "phases.pdf"), str(tmp_path / "phases.png"), 500, 500)
+    # The figure draws from the cells files alone, as the rules make them: members.csv -> verb
+    # `cells` -> cells.csv (this grid relabelled stands in for the wd grid).
+    table.to_csv(tmp_path / "lr_members.csv", index=False)
+    table.assign(dec_wd=table.rep_lr).to_csv(tmp_path / "wd_members.csv", index=False)
+    csv = [str(tmp_path / f"{name}_cells.csv") for name in ("lr", "wd")]
+    cells_verb(str(tmp_path / "lr_members.csv"), "rep_lr", csv[0])
+    cells_verb(str(tmp_path / "wd_members.csv"), "dec_wd", csv[1])
+    pd.testing.assert_frame_equal(pd.read_csv(csv[0]), cells, check_dtype=False)
+    plot_phases(*csv, str(tmp_path / "phases.pdf"), str(tmp_path / "phases.png"), 500, 0.0, 1e-3)
     assert (tmp_path / "phases.png").stat().st_size > 10_000
 
 

@@ -19,12 +19,11 @@ from learning_dynamics.memorization.cells.capacity import (
 from learning_dynamics.memorization.laws import Law, PoolSampler, make_law
 from learning_dynamics.memorization.model import (
     Arch,
-    JobTrainer,
     init_params,
-    linear_lr,
     skip_coefficients,
     transformer_forward,
 )
+from learning_dynamics.memorization.train import JobTrainer, linear_lr
 
 torch.set_num_threads(1)
 CPU = torch.device("cpu")

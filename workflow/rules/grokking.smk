@@ -174,20 +174,21 @@ rule grokking_representation:
 
 rule grokking_phases:
     input:
-        lr=f"{GK_DIR}/lr/members.csv",
-        wd=f"{GK_DIR}/wd/members.csv",
-        cells=[f"{GK_DIR}/{r}/cells.csv" for r in ("lr", "wd")],
+        lr=f"{GK_DIR}/lr/cells.csv",
+        wd=f"{GK_DIR}/wd/cells.csv",
     output:
         **figure("grokking_phases"),
     params:
         steps=GK["sweep_steps"],
         window=GK["analysis"]["comprehension_window"],
+        lr_dec_wd=GK["lr_grid"]["dec_wd"],
+        wd_rep_lr=GK["wd_grid"]["rep_lr"],
     log:
         f"{LOGS}/figures/grokking_phases.log",
     shell:
-        "{LD} grokking plot_phases --lr-members {input.lr} --wd-members {input.wd}"
-        " --steps {params.steps} --window {params.window}"
-        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+        "{LD} grokking plot_phases --lr-cells {input.lr} --wd-cells {input.wd}"
+        " --steps {params.steps} --window {params.window} --lr-dec-wd {params.lr_dec_wd}"
+        " --wd-rep-lr {params.wd_rep_lr} --pdf {output.pdf} --png {output.png} > {log} 2>&1"
 
 
 rule grokking_fraction:

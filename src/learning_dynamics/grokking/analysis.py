@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..history import History, read_arrays, write_arrays
-from ..io import read_json, write_csv, write_json
+from ..history import History
+from ..io import read_arrays, read_json, write_arrays, write_csv, write_json
 from .model import STUDY, parallelograms
 from .runs import MEMBER_KEYS
 from .theory import constraint_matrix, crossing, effective_first_step

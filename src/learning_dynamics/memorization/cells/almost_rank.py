@@ -10,10 +10,9 @@ import torch
 
 from ...plotting import COLUMN, plt, save_figure
 from .. import interp
+from ..analysis import Extract, Result, member_law, random_baseline
 from ..laws import Law, prior
 from ..model import exact_metrics
-from ..results import Extract, Result, member_law, random_baseline
-from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -86,4 +85,3 @@ def draw(
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

@@ -28,11 +28,11 @@ import pandas as pd
 import torch
 
 from ...plotting import COLUMN, plt, save_figure
+from ..analysis import Extract, Result
 from ..laws import Law, PoolSampler
-from ..model import all_pairs, read_laws
-from ..results import Extract, Result
+from ..model import all_pairs
 from ..runs import capacity_points
-from . import figure_verb
+from ..train import read_laws
 
 # The paper's points: the authors' stored results, `Scaling laws/Data_exp_1_10.csv` (Fig. 1a),
 # `Data_exp_2.csv` (Fig. 1b), `Data_exp_3.csv` (Fig. 2a) of leodana2000/Transformer_Attentional_
@@ -292,4 +292,3 @@ def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)
