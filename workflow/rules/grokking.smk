@@ -58,7 +58,8 @@ rule grokking_train:
 
 rule grokking_extract:
     input:
-        f"{GK_DIR}/{{run}}/job{{job}}/history.h5",
+        history=f"{GK_DIR}/{{run}}/job{{job}}/history.h5",
+        data=f"{GK_DIR}/{{run}}/job{{job}}/data.h5",
     output:
         f"{GK_DIR}/{{run}}/job{{job}}/extract.h5",
     wildcard_constraints:
@@ -67,7 +68,8 @@ rule grokking_extract:
     log:
         f"{LOGS}/grokking/extract_{{run}}_{{job}}.log",
     shell:
-        "{LD} grokking extract --history {input} --out {output} > {log} 2>&1"
+        "{LD} grokking extract --history {input.history} --data {input.data}"
+        " --out {output} > {log} 2>&1"
 
 
 rule grokking_analyse:
@@ -80,6 +82,7 @@ rule grokking_analyse:
             lambda w: {
                 **GK["analysis"],
                 "p": GK["p"],
+                "rqi_eps": GK["rqi_eps"],
                 "run": w.run,
                 "steps": grokking_run_config(GK, w.run)["steps"],
             },
