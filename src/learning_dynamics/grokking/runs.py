@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from ..grids import job_count, job_items
+from ..runconfig import typed
 
 SINGLE_RUNS = ("default", "swapped")
 DIAGRAMS = ("lr", "wd")
@@ -55,13 +56,13 @@ class RunConfig:
     dec_lrs: tuple[float, ...] = (1e-3,)  # per member: AdamW lr of the decoder
     dec_wds: tuple[float, ...] = (0.0,)  # per member: AdamW weight decay of the decoder
     init: str = "notebook"  # the start: "notebook" (the seed's) or "authors" (train_add's)
-    settle: bool = False  # members leave the batch once settled (model.SettlingTrainer)
+    settle: bool = False  # members leave the batch once settled (train.SettlingTrainer)
     settle_acc: float = 0.9  # ... i.e. train and test accuracy >= this
     settle_rqi: float | None = None  # ... and, if set, RQI > this
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> RunConfig:
-        return cls(**{k: tuple(v) if k in MEMBER_KEYS else v for k, v in config.items()})
+        return typed(cls, config)  # refuses an unknown key or a value of another type
 
     @property
     def members(self) -> int:
