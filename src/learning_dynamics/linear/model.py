@@ -36,20 +36,21 @@ DTYPE = torch.float64  # the seed runs in float32; float64 keeps the closed-form
 
 @dataclasses.dataclass(frozen=True)
 class LinearConfig:
-    """The seed's settings (cli_args of notebook 003)."""
+    """The seed's settings (cli_args of notebook 003): fields only, the values come from
+    config/config.yaml through `runs.run_config`."""
 
-    seed: int = 12
-    dim: int = 2  # input dimension d
-    samples: int = 50
-    test_samples: int = 5000  # the seed's `args.samples * 100`
-    kappa: float = 10.0  # ratio of the singular values of X (not of the eigenvalues of XᵀX)
-    teacher: tuple[float, ...] = (0.01001, 1.0)  # the overwritten β = diag(teacher)
-    init_scale: tuple[float, float] = (0.1, 0.1)  # std of D1 and D2
-    hidden: int = 50
-    lr: float = 0.001
-    steps: int = 100000
-    snapshot_every: int = 1000
-    basis: str = "synaptic"  # or "weight"
+    seed: int
+    dim: int  # input dimension d
+    samples: int
+    test_samples: int  # the seed's `args.samples * 100`
+    kappa: float  # ratio of the singular values of X (not of the eigenvalues of XᵀX)
+    teacher: tuple[float, ...]  # the overwritten β = diag(teacher)
+    init_scale: tuple[float, float]  # std of D1 and D2
+    hidden: int
+    lr: float
+    steps: int
+    snapshot_every: int
+    basis: str  # "synaptic" (the seed's) or "weight"
 
 
 # ---- data ------------------------------------------------------------------------------------
