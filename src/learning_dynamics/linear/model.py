@@ -35,9 +35,9 @@ DTYPE = torch.float64  # the seed runs in float32; float64 keeps the closed-form
 
 
 @dataclasses.dataclass(frozen=True)
-class LinearConfig:
-    """The seed's settings (cli_args of notebook 003): fields only, the values come from
-    config/config.yaml through `runs.run_config`."""
+class DataConfig:
+    """What makes data.h5: the seed's data and initial draws (cli_args of notebook 003). Fields
+    only; the values come from config/config.yaml through `runs.data_config`."""
 
     seed: int
     dim: int  # input dimension d
@@ -47,6 +47,12 @@ class LinearConfig:
     teacher: tuple[float, ...]  # the overwritten β = diag(teacher)
     init_scale: tuple[float, float]  # std of D1 and D2
     hidden: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearConfig(DataConfig):
+    """A training run: its data's settings and the update's (`runs.run_config`)."""
+
     lr: float
     steps: int
     snapshot_every: int
@@ -56,7 +62,7 @@ class LinearConfig:
 # ---- data ------------------------------------------------------------------------------------
 
 
-def make_dataset(cfg: LinearConfig) -> dict[str, np.ndarray]:
+def make_dataset(cfg: DataConfig) -> dict[str, np.ndarray]:
     """The seed's data and initial draws, in its RNG order (see docs/linear.md).
 
     NumPy's global RNG (seeded `seed`): X0 (n × d), the train noise, the test X0 (n_test × d),
@@ -236,21 +242,20 @@ def make_trainer(data: dict[str, np.ndarray], lr: float, basis: str, device=None
 # ---- DAG verbs: generate data, train ---------------------------------------------------------
 
 
-def _config(config: dict[str, Any]) -> LinearConfig:
-    fields = {f.name for f in dataclasses.fields(LinearConfig)}
-    tuples = {k: tuple(v) for k, v in config.items() if isinstance(v, list)}
-    return LinearConfig(**{k: v for k, v in {**config, **tuples}.items() if k in fields})
+def _config(cls: type[DataConfig], config: dict[str, Any]) -> Any:
+    """`config` as a `cls`, its lists as tuples: exactly its fields, or a TypeError."""
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
 
 
 def make_data(config: dict[str, Any], out: str) -> None:
     """The seed's data and initial draws (`config`: the study's data keys, `runs.data_config`)."""
-    cfg = _config(config)
+    cfg = _config(DataConfig, config)
     write_arrays(out, make_dataset(cfg), {"study": STUDY, "seed": cfg.seed})
 
 
 def train(config: dict[str, Any], data: str, out: str) -> None:
     """Train run `config` (a `run_config`) from the data and initial draws in `data`."""
-    cfg = _config(config)
+    cfg = _config(LinearConfig, config)
     arrays = read_arrays(data)
     trainer = make_trainer(arrays, cfg.lr, cfg.basis, training_device())
     attrs = run_attrs(STUDY, config, cfg.seed)

@@ -3,26 +3,29 @@ the closed form (the teacher), modes learned strongest first, and the config che
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 from conftest import default_run, load_config
 
-from learning_dynamics import config
+from learning_dynamics import config, history
 from learning_dynamics.skeleton.analysis import half_steps
-from learning_dynamics.skeleton.model import LinearTrainer, teacher_map
+from learning_dynamics.skeleton.model import LinearTrainer, make_data, teacher_map
 from learning_dynamics.skeleton.runs import RunConfig
 
 
-def batch(cfg: RunConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.randn(cfg.samples, cfg.inputs, generator=torch.Generator().manual_seed(cfg.seed))
-    t = torch.as_tensor(teacher_map(cfg.teacher, cfg.inputs), dtype=torch.float32)
-    return x, x @ t.T
+def batch(cfg: RunConfig, tmp_path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The data the workflow's data stage writes for `cfg`."""
+    make_data(dataclasses.asdict(cfg), str(tmp_path / "data.h5"))
+    arrays = history.read_arrays(tmp_path / "data.h5")
+    return torch.as_tensor(arrays["x"]), torch.as_tensor(arrays["y"])
 
 
-def test_gradients_match_autograd():
+def test_gradients_match_autograd(tmp_path):
     cfg = RunConfig(**default_run("skeleton", "main", init_scale=0.5))
-    x, y = batch(cfg)
+    x, y = batch(cfg, tmp_path)
     trainer = LinearTrainer(cfg, x, y)
     loss, grads = trainer.gradients()
     p = {k: v.clone().requires_grad_() for k, v in trainer.p.items()}
@@ -33,9 +36,9 @@ def test_gradients_match_autograd():
         torch.testing.assert_close(grad, p[name].grad, rtol=1e-4, atol=1e-6, msg=name)
 
 
-def test_training_ends_at_the_teacher_learning_strong_modes_first():
+def test_training_ends_at_the_teacher_learning_strong_modes_first(tmp_path):
     cfg = RunConfig(**default_run("skeleton", "main"))
-    x, y = batch(cfg)
+    x, y = batch(cfg, tmp_path)
     trainer = LinearTrainer(cfg, x, y)
     steps, strengths = [], []
     for step in range(cfg.steps):
