@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import json
 import logging
 import sys
 import types
@@ -50,11 +49,17 @@ def resolve(study: str, verb: str) -> Callable[..., Any]:
 
 
 def json_file(value: str) -> dict[str, Any]:
-    """A `dict` parameter's value: the path of a JSON file (or an inline JSON object)."""
-    if value.lstrip().startswith("{"):
-        return json.loads(value)
-    with open(value) as f:
-        return json.load(f)
+    """A `dict` parameter's value: the path of a run config file (checked against its digest,
+    see `runconfig.load`), or an inline JSON object; read strictly (no repeated key, no NaN)."""
+    from .runconfig import RunConfigError, load
+    from .strict import json_text
+
+    try:
+        if value.lstrip().startswith("{"):
+            return json_text(value, "the inline JSON")
+        return load(value)
+    except (RunConfigError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def boolean(value: str) -> bool:

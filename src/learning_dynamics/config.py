@@ -6,8 +6,8 @@ an integer key refuses a float even when it is integer-valued (`steps: 3000.0`),
 would get a float where it counts.
 
 The schema is assembled, never typed in one piece: the shared part (`schema.yaml` beside this
-file: `level`, `resources` and common `$defs`) plus, for every study in `studies()`, its package's
-`schema.yaml` as the property of that name, required. Defaults live in one place,
+file: `level`, `resources`, `limits` and common `$defs`) plus, for every study in `studies()`,
+its package's `schema.yaml` as the property of that name, required. Defaults live in one place,
 `config/config.yaml` of the checkout (`load` reads it, merged with a level's overrides).
 """
 
@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import re
 from typing import Any
 
 import jsonschema
 import yaml
 
-from . import HERE, studies
+from . import HERE, limits, studies
+from .strict import DuplicateKeyError, load_yaml
 
 CONFIG_DIR = HERE.parents[1] / "config"  # the checkout's config/ (src/learning_dynamics/../../)
 LEVELS = {"quick": "quick.yaml", "default": None, "full": "full.yaml"}
@@ -57,9 +59,9 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 def load(level: str = "default") -> dict[str, Any]:
     """The checkout's config at `level`: config/config.yaml (the one source of defaults), merged
     with quick.yaml or full.yaml as `snakemake --configfile config/<level>.yaml` merges it."""
-    config = yaml.safe_load((CONFIG_DIR / "config.yaml").read_text())
+    config = load_yaml(CONFIG_DIR / "config.yaml")
     if LEVELS[level] is not None:
-        config = merge(config, yaml.safe_load((CONFIG_DIR / LEVELS[level]).read_text()))
+        config = merge(config, load_yaml(CONFIG_DIR / LEVELS[level]))
     return config
 
 
@@ -80,13 +82,16 @@ def schema() -> dict[str, Any]:
 
 def semantic_problems(config: dict[str, Any]) -> list[str]:
     """Every study's semantic checks (`<study>/checks.py`, `check(block)`) on a schema-valid
-    config, as "dotted.key: message"; a study without checks.py has none."""
-    out = []
+    config, as "dotted.key: message"; a study without checks.py has none. Then the sizes of its
+    grids and ensembles (`grids(block)`, if defined) against the config's limits (`limits`)."""
+    out, grids = [], []
     for study in studies():
         module = f"{__package__}.{study}.checks"
         if study in config and importlib.util.find_spec(module) is not None:
-            out += importlib.import_module(module).check(config[study])
-    return out
+            checks = importlib.import_module(module)
+            out += checks.check(config[study])
+            grids += checks.grids(config[study]) if hasattr(checks, "grids") else []
+    return out + limits.problems(grids, config)
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -104,6 +109,10 @@ def _message(error: jsonschema.ValidationError) -> str:
         if isinstance(value, float) and "integer" in wanted and "number" not in wanted:
             hint = f"; write {int(value)}" if value.is_integer() else ""
             return f"{value!r} is not an integer (a count or size){hint}"
+    if error.validator == "uniqueItems":  # a set: a repeat would be trained and counted twice
+        seen: list[Any] = []
+        repeated = [v for v in value if v in seen or seen.append(v)]  # type: ignore[func-returns-value]
+        return f"{value!r} repeats {repeated[0]!r}: each value may appear once; remove the repeat"
     return error.message
 
 
@@ -120,4 +129,30 @@ def check_config(config: dict[str, Any]) -> None:
     if lines:
         raise ConfigError(
             "invalid config, nothing was run:\n" + "\n".join(f"  {line}" for line in lines)
+        )
+
+
+def llc_sampler_problems(key: str, block: dict[str, Any]) -> list[str]:
+    """Checks of an LLC sampler block (`learning_dynamics.llc.SGLDConfig`, a study's `llc`):
+    the estimate needs at least two kept draws, to compare their halves."""
+    if block["burn_in"] > block["steps"] - 2:
+        return [
+            f"{key}.burn_in: {block['burn_in']} leaves fewer than 2 of {key}.steps = "
+            f"{block['steps']} SGLD draws for the estimate; at most {block['steps'] - 2}"
+        ]
+    return []
+
+
+def check_config_files(paths: list[str | os.PathLike]) -> None:
+    """Raise ConfigError naming each key a config file repeats (Snakemake's YAML reader keeps the
+    last of two equal keys, silently dropping the first block)."""
+    problems = []
+    for path in paths:
+        try:
+            load_yaml(path)
+        except DuplicateKeyError as err:
+            problems.append(str(err))
+    if problems:
+        raise ConfigError(
+            "invalid config, nothing was run:\n" + "\n".join(f"  {p}" for p in problems)
         )

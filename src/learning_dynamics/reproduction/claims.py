@@ -33,6 +33,7 @@ claim; all of them are reported at once, before any job runs.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -40,6 +41,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
+
+from ..strict import DuplicateKeyError, load_yaml
 
 ID = re.compile(r"^[a-z0-9_]+$")
 STUDY = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -64,6 +67,8 @@ class Tolerance:
         if self.kind == "exact":
             return _exact(expected) == _exact(reproduced)
         if reproduced is None or isinstance(reproduced, (bool, str)):
+            return False
+        if not math.isfinite(float(reproduced)):  # inf - inf is NaN, but inf - x is not
             return False
         diff = abs(float(reproduced) - float(expected))
         bound = self.size if self.kind == "abs" else self.size * abs(float(expected))
@@ -150,6 +155,20 @@ def _problems_of_value(value: Any) -> list[str]:
     return out
 
 
+def _tolerance_problem(tol: Any) -> str | None:
+    """Why `tol` is not a tolerance ({abs: x} or {rel: x}, x finite, >= 0; rel below 1), or None."""
+    if not (isinstance(tol, dict) and len(tol) == 1 and next(iter(tol)) in ("abs", "rel")):
+        return "give one of {abs: x} or {rel: x}"
+    kind, size = next(iter(tol.items()))
+    if not isinstance(size, (int, float)) or isinstance(size, bool):
+        return f"{kind} must be a number"
+    if not (math.isfinite(size) and size >= 0):
+        return f"{kind} must be finite and >= 0 (a tolerance that admits everything tests nothing)"
+    if kind == "rel" and size >= 1:
+        return "rel must be below 1 (100% admits zero and values of the other sign)"
+    return None
+
+
 def _problems_of_claim(raw: dict[str, Any]) -> list[str]:
     out = [f"unknown key {k!r}" for k in sorted(set(raw) - CLAIM_KEYS, key=str)]
     out += [f"missing required field {k!r}" for k in CLAIM_REQUIRED if k not in raw]
@@ -168,19 +187,12 @@ def _problems_of_claim(raw: dict[str, Any]) -> list[str]:
         tol = raw.get("tolerance")
         if tol is None:
             out.append("tolerance: required for a numeric expected value ({abs: x} or {rel: x})")
-        elif not (
-            isinstance(tol, dict)
-            and len(tol) == 1
-            and next(iter(tol)) in ("abs", "rel")
-            and isinstance(next(iter(tol.values())), (int, float))
-            and not isinstance(next(iter(tol.values())), bool)
-            and next(iter(tol.values())) >= 0
-        ):
-            out.append(f"tolerance: {tol!r}; give one of {{abs: x}} or {{rel: x}} with x >= 0")
+        elif (why := _tolerance_problem(tol)) is not None:
+            out.append(f"tolerance: {tol!r}: {why}")
         if "tolerance_reason" not in raw:
             out.append("missing required field 'tolerance_reason' (why this tolerance)")
-        if isinstance(expected, float) and expected != expected:
-            out.append("expected: NaN can never be reproduced")
+        if not math.isfinite(expected):
+            out.append(f"expected: {expected!r}; a claim expects a finite number")
     elif "tolerance" in raw:
         out.append("tolerance: only for numbers (a string or boolean matches exactly)")
     if "value" in raw:
@@ -228,7 +240,10 @@ def load_claims(
     seen: dict[tuple[str, str], str] = {}
     for path in sorted(str(p) for p in paths):
         try:
-            doc = yaml.safe_load(Path(path).read_text())
+            doc = load_yaml(path)  # a key given twice (`expected:` twice) is an error, named
+        except DuplicateKeyError as exc:
+            problems.append(str(exc))
+            continue
         except yaml.YAMLError as exc:
             problems.append(f"{path}: not valid YAML: {exc}")
             continue
