@@ -110,7 +110,7 @@ def sample(
         part = {k: v[rows] for k, v in centers.items()}
         hyper = [torch.tensor(h[rows], dtype=dtype, device=device) for h in per_centre]
         n = rows.stop - rows.start
-        traces = _chains(loss, part, *hyper, chains, steps, g, lambda: bar.update(n))
+        traces = _chains(loss, part, *hyper, chains, steps, g, lambda n=n: bar.update(n))
         out[:, rows] = traces.reshape(steps, n, chains).cpu().numpy()
     bar.close()
     return out
