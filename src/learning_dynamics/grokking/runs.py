@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from ..grids import job_count, job_items
+from ..runconfig import typed
 
 SINGLE_RUNS = ("default", "swapped")
 DIAGRAMS = ("lr", "wd")
@@ -61,7 +62,7 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> RunConfig:
-        return cls(**{k: tuple(v) if k in MEMBER_KEYS else v for k, v in config.items()})
+        return typed(cls, config)  # refuses an unknown key or a value of another type
 
     @property
     def members(self) -> int:

@@ -27,6 +27,7 @@ from scipy.stats import ortho_group
 from ..devices import training_device
 from ..history import run_attrs
 from ..io import read_arrays, write_arrays
+from ..runconfig import typed
 from ..seeding import seed_everything
 from ..training import fit
 from .runs import sweep_job_config
@@ -237,9 +238,7 @@ def make_trainer(data: dict[str, np.ndarray], lr: float, basis: str, device=None
 
 
 def _config(config: dict[str, Any]) -> LinearConfig:
-    fields = {f.name for f in dataclasses.fields(LinearConfig)}
-    tuples = {k: tuple(v) for k, v in config.items() if isinstance(v, list)}
-    return LinearConfig(**{k: v for k, v in {**config, **tuples}.items() if k in fields})
+    return typed(LinearConfig, config)  # refuses an unknown key or a value of another type
 
 
 def make_data(config: dict[str, Any], out: str) -> None:
