@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 from ..grids import job_count, job_items
+from ..runconfig import typed
 
 SINGLE_RUNS = ("default", "swapped")
 DIAGRAMS = ("lr", "wd")
@@ -57,13 +58,13 @@ class RunConfig:
     dec_lrs: tuple[float, ...]  # per member: AdamW lr of the decoder
     dec_wds: tuple[float, ...]  # per member: AdamW weight decay of the decoder
     init: str  # the start: "notebook" (the seed's) or "authors" (train_add's)
-    settle: bool  # members leave the batch once settled (model.SettlingTrainer)
+    settle: bool  # members leave the batch once settled (train.SettlingTrainer)
     settle_acc: float  # ... i.e. train and test accuracy >= this
     settle_rqi: float | None  # ... and, if set, RQI > this
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> RunConfig:
-        return cls(**{k: tuple(v) if k in MEMBER_KEYS else v for k, v in config.items()})
+        return typed(cls, config)  # refuses an unknown key or a value of another type
 
     @property
     def members(self) -> int:

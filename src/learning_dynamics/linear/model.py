@@ -25,7 +25,9 @@ import torch
 from scipy.stats import ortho_group
 
 from ..devices import training_device
-from ..history import read_arrays, run_attrs, write_arrays
+from ..history import run_attrs
+from ..io import read_arrays, write_arrays
+from ..runconfig import typed
 from ..seeding import seed_everything
 from ..training import fit
 from .runs import sweep_job_config
@@ -242,20 +244,15 @@ def make_trainer(data: dict[str, np.ndarray], lr: float, basis: str, device=None
 # ---- DAG verbs: generate data, train ---------------------------------------------------------
 
 
-def _config(cls: type[DataConfig], config: dict[str, Any]) -> Any:
-    """`config` as a `cls`, its lists as tuples: exactly its fields, or a TypeError."""
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
-
-
 def make_data(config: dict[str, Any], out: str) -> None:
     """The seed's data and initial draws (`config`: the study's data keys, `runs.data_config`)."""
-    cfg = _config(DataConfig, config)
+    cfg = typed(DataConfig, config)  # refuses an unknown key or a value of another type
     write_arrays(out, make_dataset(cfg), {"study": STUDY, "seed": cfg.seed})
 
 
 def train(config: dict[str, Any], data: str, out: str) -> None:
     """Train run `config` (a `run_config`) from the data and initial draws in `data`."""
-    cfg = _config(LinearConfig, config)
+    cfg = typed(LinearConfig, config)
     arrays = read_arrays(data)
     trainer = make_trainer(arrays, cfg.lr, cfg.basis, training_device())
     attrs = run_attrs(STUDY, config, cfg.seed)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from conftest import default_run, load_config
 
-from learning_dynamics import config, history
+from learning_dynamics import config, io
 from learning_dynamics.skeleton.analysis import half_steps
 from learning_dynamics.skeleton.model import LinearTrainer, make_data, teacher_map
 from learning_dynamics.skeleton.runs import RunConfig
@@ -19,7 +19,7 @@ from learning_dynamics.skeleton.runs import RunConfig
 def batch(cfg: RunConfig, tmp_path) -> tuple[torch.Tensor, torch.Tensor]:
     """The data the workflow's data stage writes for `cfg`."""
     make_data(dataclasses.asdict(cfg), str(tmp_path / "data.h5"))
-    arrays = history.read_arrays(tmp_path / "data.h5")
+    arrays = io.read_arrays(tmp_path / "data.h5")
     return torch.as_tensor(arrays["x"]), torch.as_tensor(arrays["y"])
 
 

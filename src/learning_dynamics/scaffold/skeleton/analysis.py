@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..history import History, read_arrays, write_arrays
-from ..io import write_json
+from ..history import History
+from ..io import read_arrays, write_arrays, write_json
 
 
 def extract(history: str, data: str, out: str) -> None:

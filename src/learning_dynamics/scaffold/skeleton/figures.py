@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..history import read_arrays
+from ..io import read_arrays
 from ..plotting import COLUMN, save_figure
 
 
