@@ -1,4 +1,6 @@
-"""Command line: `python -m learning_dynamics <study> <verb> --key value ...`.
+"""Command line: `python -m learning_dynamics <study> <verb> --key value ...`, and
+`python -m learning_dynamics view <history.h5> [--out page.html]` (a page for any history,
+see `explorer`).
 
 Each study package maps its DAG verbs (make_data, train, extract, analyse, plot_*) to
 "module:function" in a `VERBS` dict. This entry point builds the verb's command line from its
@@ -150,8 +152,15 @@ def study_help(study: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "view":  # a page for any history (learning_dynamics.explorer)
+        from .explorer import view_command
+
+        return view_command(argv[1:])
     names = ",".join(studies())
-    usage = f"usage: python -m learning_dynamics {{{names}}} VERB --key value ... (or --help)"
+    usage = (
+        f"usage: python -m learning_dynamics {{{names}}} VERB --key value ... (or --help)\n"
+        "       python -m learning_dynamics view HISTORY.h5 [--out PAGE.html]"
+    )
     if not argv or argv[0] not in studies():
         if argv and argv[0] in ("-h", "--help"):
             print(usage)

@@ -160,3 +160,17 @@ rule linear_sweep:
         f"{LOGS}/figures/linear_sweep.log",
     shell:
         "{LD} linear plot_sweep --table {input} --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+
+
+# The interactive page: the map and the modes at the slider's step.
+rule linear_explorer:
+    input:
+        f"{LN_DIR}/main/extract.h5",
+    output:
+        **page("linear_explorer"),
+    log:
+        f"{LOGS}/figures/linear_explorer.log",
+    benchmark:
+        f"{BENCH}/figures/linear_explorer.tsv"
+    shell:
+        "{LD} linear explore --extract {input} --out {output.html} > {log} 2>&1"

@@ -19,6 +19,7 @@ VERBS = {
     "plot_weight_error": "figures:plot_weight_error",
     "plot_trajectories": "figures:plot_trajectories",
     "plot_sweep": "figures:plot_sweep",
+    "explore": "explore:page",
 }
 
 __all__ = ["RUNS", "VERBS", "run_config", "sweep_jobs"]

@@ -25,6 +25,7 @@ VERBS = {
     "plot_superposition": "cells.superposition:plot",
     "plot_rank_distance": "cells.rank_distance:plot",
     "plot_almost_rank": "cells.almost_rank:plot",
+    "explore": "explore:page",
     "plot_capacity_heads": "cells.capacity:plot",
     "plot_capacity_head_dim": "cells.capacity:plot",
     "plot_capacity_embed_dim": "cells.capacity:plot",

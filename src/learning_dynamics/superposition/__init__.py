@@ -17,6 +17,7 @@ VERBS = {
     "plot_products": "figures:plot_products",
     "plot_tied": "figures:plot_tied",
     "plot_ensemble": "figures:plot_ensemble",
+    "explore": "explore:page",
 }
 
 __all__ = ["RUNS", "VERBS", "RunConfig", "run_config"]
