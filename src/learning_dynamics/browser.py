@@ -71,15 +71,36 @@ def drag_slider_to_end(page: Any) -> None:
     )
 
 
-def trace(page: Any, index: int) -> dict[str, Any]:
-    """What trace `index` of the page's plot holds now (typed arrays as lists)."""
+def trace(page: Any, name: str, nth: int = 0) -> dict[str, Any]:
+    """What the page's `nth` trace named `name` holds now (typed arrays as lists)."""
     return page.evaluate(
-        """(i) => {
-          const t = document.getElementById("ld-plot").data[i], out = {};
+        """([name, nth]) => {
+          const traces = document.getElementById("ld-plot").data.filter((t) => t.name === name);
+          if (traces.length <= nth) throw new Error(`no trace ${nth} named ${name}`);
           const plain = (v) => ArrayBuffer.isView(v) ? Array.from(v)
               : Array.isArray(v) ? v.map(plain) : v;
-          for (const k of ["x", "y", "z", "text", "name", "visible"]) out[k] = plain(t[k]);
+          const t = traces[nth], out = {};
+          for (const k of ["x", "y", "z", "visible"]) out[k] = plain(t[k]);
           return out;
         }""",
-        index,
+        [name, nth],
     )
+
+
+def choose_view(page: Any, label: str) -> None:
+    """Open the page's dropdown and click entry `label`; wait until that view is drawn."""
+    page.locator(".updatemenu-header").first.click()
+    page.locator(".updatemenu-dropdown-button", has_text=label).first.click()
+    page.wait_for_function(
+        """(label) => {
+          const menu = document.getElementById("ld-plot").layout.updatemenus.at(-1);
+          return menu.buttons[explorer.state.view].label === label
+            && explorer.state.drawing === null;
+        }""",
+        arg=label,
+    )
+
+
+def slider_label(page: Any) -> str:
+    """The step the slider shows (its current-value text)."""
+    return page.locator("text.slider-label").first.text_content()

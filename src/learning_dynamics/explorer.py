@@ -392,7 +392,7 @@ SCRIPT = r"""
         else if (what === "pause") stop();
         else if (what === "view") {
           state.view = v;
-          Plotly.relayout(gd, P.viewLayout[v] || {}).then(draw);
+          state.drawing = Plotly.relayout(gd, P.viewLayout[v] || {}).then(draw);
         }
       });
       window.explorer = { state, go, frames: P.frames, drawnMs: performance.now() };
@@ -457,7 +457,9 @@ def history_page(path: str | os.PathLike, names: list[str] | None = None) -> Pag
     )
     labels = [name + (f" ({note})" if note else "") for name, _, _, note in datasets]
     page = Page(fig, steps, f"{study} history {path.name}", views=labels)
-    heat = page.add(go.Heatmap(colorscale="RdBu_r", colorbar={"x": 0.52, "len": 0.8}), 1, 1)
+    heat = page.add(
+        go.Heatmap(name="matrix", colorscale="RdBu_r", colorbar=colorbar(fig, 1, 1)), 1, 1
+    )
     line = page.add(go.Scatter(mode="lines+markers", name="value", showlegend=False), 1, 1)
     curve = marker = None
     for v, (name, series_steps, rows, _) in enumerate(datasets):

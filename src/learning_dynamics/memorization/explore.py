@@ -101,6 +101,7 @@ def page(history: str, data: str, out: str, member: int = 0) -> None:
         bar = colorbar(fig, 1, 3 * hd + 1) if hd == heads - 1 else None
         t = p.add(
             go.Heatmap(
+                name=f"head {hd}",
                 x=tokens2,
                 y=tokens1,
                 zmin=0,

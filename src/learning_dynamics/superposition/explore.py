@@ -43,7 +43,7 @@ def page(main: str, ensemble: str, out: str) -> None:
         cols=3,
         specs=[[{}, {}, {"rowspan": 2}], [{}, {}, None]],
         column_widths=[0.32, 0.32, 0.36],
-        horizontal_spacing=0.08,
+        horizontal_spacing=0.1,
         vertical_spacing=0.12,
         subplot_titles=(
             "embedding.weight: W_E columns",
@@ -70,8 +70,9 @@ def page(main: str, ensemble: str, out: str) -> None:
     )
     t_e = p.add(go.Scatter(name="W_E columns", **points), 1, 1)
     t_u = p.add(go.Scatter(name="W_U rows", **points), 1, 2)
-    t_m = p.add(go.Heatmap(colorscale="magma", colorbar=colorbar(fig, 2, 1)), 2, 1)
-    t_r = p.add(go.Heatmap(colorscale="magma", colorbar=colorbar(fig, 2, 2)), 2, 2)
+    heat = {"colorscale": "magma", "hovertemplate": "output %{y}, input %{x}: %{z}"}
+    t_m = p.add(go.Heatmap(name="W_U·W_E", colorbar=colorbar(fig, 2, 1), **heat), 2, 1)
+    t_r = p.add(go.Heatmap(name="ReLU(W_U·W_E)", colorbar=colorbar(fig, 2, 2), **heat), 2, 2)
     for v, (_, _, a) in enumerate(runs):
         w_e = a["W_E"][idx]  # (F, hidden, f)
         w_ut = np.ascontiguousarray(a["W_U"][idx].transpose(0, 2, 1))  # (F, hidden, f)
