@@ -131,17 +131,20 @@ class Page:
         index: int | None = None,
         times: np.ndarray | None = None,
         relu: bool = False,
+        rows: np.ndarray | None = None,
     ) -> None:
         """Trace `trace`'s attribute `attr` (x, y, z, ...) shows `values[k]` at frame k.
 
-        `values` has one row per frame (`fixed`: one value for every frame); `index` picks
-        `values[k][index]`; `times` (one row per frame) makes it `values[k]ᵀ · times[k]`, and
-        `relu` takes max(0, ·) of that. `view`: only while that dropdown entry is chosen."""
+        `values` has one row per frame (`fixed`: one value for every frame; `rows`: frame k shows
+        row `rows[k]`, for data kept at fewer frames); `index` picks `values[k][index]`; `times`
+        (rows like `values`) makes it `values[k]ᵀ · times[k]`, and `relu` takes max(0, ·) of
+        that. `view`: only while that dropdown entry is chosen."""
         values = np.asarray(values)
-        if not fixed and len(values) != self.frames:
-            raise ValueError(
-                f"{attr} of trace {trace}: {len(values)} rows for {self.frames} frames"
-            )
+        wanted = self.frames if rows is None else int(np.max(rows)) + 1
+        if rows is not None and len(rows) != self.frames:
+            raise ValueError(f"{attr} of trace {trace}: a row map of {len(rows)} frames")
+        if not fixed and len(values) != wanted:
+            raise ValueError(f"{attr} of trace {trace}: {len(values)} rows for {wanted} frames")
         self.binds.append(
             {
                 "trace": trace,
@@ -152,6 +155,7 @@ class Page:
                 "times": None if times is None else self._array(times),
                 "relu": relu,
                 "view": view,
+                "rows": None if rows is None else [int(r) for r in rows],
             }
         )
 
@@ -347,7 +351,8 @@ SCRIPT = r"""
     if (a.shape.length === 1) return a.data;
     return Array.from({ length: a.shape[0] }, (_, i) => plain(row(a, i)));
   }
-  function value(b, k) {
+  function value(b, frame) {
+    const k = b.rows === null ? frame : b.rows[frame];
     let a = arrays[b.array];
     if (!b.fixed) a = row(a, k);
     if (b.index !== null) a = row(a, b.index);
@@ -430,7 +435,9 @@ def history_page(path: str | os.PathLike, names: list[str] | None = None) -> Pag
     """A page for any history: a dropdown over its datasets (every series' quantities, the
     parameters first; `names` keeps those whose `series/name` contains one of the strings), a
     heatmap for a matrix, a line for a vector, a curve for a value per step, the slider over the
-    parameter snapshots, and the loss curve. Frames are spread within the page's data budget."""
+    parameter snapshots, and the loss curve. Within the page's data budget a large dataset keeps
+    fewer of the slider's steps (its label says how many; a frame then shows the last kept step
+    at or before it, and the last step is always kept)."""
     path = Path(path)
     with History(path) as h:  # refuses an unfinished or damaged file, naming it
         if "format_version" not in h.attrs:
@@ -445,8 +452,17 @@ def history_page(path: str | os.PathLike, names: list[str] | None = None) -> Pag
         loss = (h.steps("metrics"), h.read("metrics", "loss")) if "loss" in metrics else None
         study = str(h.attrs.get("study", "?"))
     snapshots = next((s for n, s, _, _ in datasets if n.startswith("params")), datasets[0][1])
-    per_frame = sum(math.prod(r.shape[1:]) for _, _, r, _ in datasets if r.ndim > 1)
-    steps = snapshots[frame_indices(len(snapshots), frames_within(per_frame))]
+    steps = snapshots[frame_indices(len(snapshots))]
+    sizes = [math.prod(r.shape[1:]) if r.ndim > 1 else 0 for _, _, r, _ in datasets]
+    kept = _frames_each(sizes, len(steps))
+    for k, ((name, s, r, note), count) in enumerate(zip(datasets, kept, strict=True)):
+        if count < len(steps):
+            note = (
+                f"{note}; {count} of {len(steps)} steps"
+                if note
+                else f"{count} of {len(steps)} steps"
+            )
+            datasets[k] = (name, s, r, note)
 
     fig = make_subplots(
         rows=1,
@@ -463,15 +479,17 @@ def history_page(path: str | os.PathLike, names: list[str] | None = None) -> Pag
     line = page.add(go.Scatter(mode="lines+markers", name="value", showlegend=False), 1, 1)
     curve = marker = None
     for v, (name, series_steps, rows, _) in enumerate(datasets):
-        at = rows_at(series_steps, steps)
+        sub = frame_indices(len(steps), kept[v])  # the frames this dataset keeps
+        at = rows_at(series_steps, steps[sub])
+        shown = rows_at(sub, np.arange(len(steps)))  # frame k: the last kept frame <= k
         if rows.ndim == 3:
             limit = float(np.abs(rows).max()) or 1.0  # one colour scale over all frames
-            page.bind(heat, "z", rows[at], view=v)
+            page.bind(heat, "z", rows[at], view=v, rows=shown)
             page.on_view(v, heat, zmin=-limit, zmax=limit)
             axes = ("column", "row", "reversed")
         elif rows.ndim == 2:
             page.bind(line, "x", np.arange(rows.shape[1]), fixed=True, view=v)
-            page.bind(line, "y", rows[at], view=v)
+            page.bind(line, "y", rows[at], view=v, rows=shown)
             axes = ("index", name, True)
         else:  # one value per step: the whole curve and the slider's step on it
             curve, marker = page.curve(series_steps, rows, 1, 1, name="value", view=v)
@@ -493,6 +511,18 @@ def history_page(path: str | os.PathLike, names: list[str] | None = None) -> Pag
         fig.update_yaxes(type="log", row=1, col=2)
     fig.update_xaxes(title_text="step", row=1, col=2)
     return page
+
+
+def _frames_each(sizes: list[int], frames: int, budget: int = VALUES) -> list[int]:
+    """Frames each dataset keeps (2..frames) within `budget` numbers in all: the smallest
+    datasets first, each at most an equal share of what is left; size 0 (a curve): all."""
+    out, left = [frames] * len(sizes), budget
+    order = sorted((i for i, n in enumerate(sizes) if n), key=lambda i: sizes[i])
+    for rank, i in enumerate(order):
+        share = left // (len(order) - rank)
+        out[i] = int(np.clip(share // sizes[i], 2, frames))
+        left -= out[i] * sizes[i]
+    return out
 
 
 def view(history: Path, out: Path | None = None, names: list[str] | None = None) -> Path:
