@@ -239,8 +239,11 @@ def test_frames_are_bounded_and_keep_the_first_and_last_snapshot():
     assert explorer.frames_within(10**9) == 2
     steps = np.array([0, 10, 20])
     assert list(explorer.rows_at(steps, np.array([0, 5, 10, 25]))) == [0, 0, 1, 2]
-    log = explorer.thin(100_000, 100, log=True)
-    assert log[0] == 0 and log[-1] == 99_999 and len(log) <= 102 and log[10] < 10
+    log = explorer.thin(100_000, 100, log=True)  # dense early, sparse late: a log step axis
+    assert list(log[:5]) == [0, 1, 2, 3, 4] and log[-1] == 99_999 and len(log) <= 102
+    assert 0.85 < log[-2] / log[-1] < 0.95
+    # view: small datasets keep every step, a large one what the budget leaves (at least 2)
+    assert explorer._frames_each([0, 10, 10**4, 10**9], 200, budget=10**6) == [200, 200, 49, 2]
 
 
 def test_a_binding_needs_one_row_per_frame_and_a_page_stays_small(tmp_path, monkeypatch):
