@@ -9,26 +9,16 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
+
+from learning_dynamics import config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _merge(base: dict, update: dict) -> dict:
-    """Nested dicts merged key by key, as Snakemake merges a --configfile into the config."""
-    out = dict(base)
-    for key, value in update.items():
-        both_dicts = isinstance(value, dict) and isinstance(out.get(key), dict)
-        out[key] = _merge(out[key], value) if both_dicts else value
-    return out
-
-
 def load_config(quick: bool = True) -> dict:
-    """config.yaml merged with quick.yaml, as `snakemake --configfile config/quick.yaml` does."""
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    if quick:
-        config = _merge(config, yaml.safe_load((ROOT / "config" / "quick.yaml").read_text()))
-    return config
+    """config.yaml merged with quick.yaml, as `snakemake --configfile config/quick.yaml` does
+    (config.yaml alone with quick=False): the one way tests get config values."""
+    return config.load("quick" if quick else "default")
 
 
 @pytest.fixture

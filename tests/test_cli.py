@@ -10,10 +10,10 @@ import h5py
 import pytest
 from conftest import run_cli
 
-from learning_dynamics.__main__ import resolve, studies, study_help, verb_parser, verbs
+from learning_dynamics.__main__ import packages, resolve, study_help, verb_parser, verbs
 
 
-@pytest.mark.parametrize(("study", "verb"), [(s, v) for s in studies() for v in verbs(s)])
+@pytest.mark.parametrize(("study", "verb"), [(s, v) for s in packages() for v in verbs(s)])
 def test_every_verb_has_a_command_line(study, verb):
     """Every hint converts (int, float, str, Path, bool, list of them, dict = a JSON file)."""
     parser = verb_parser(study, verb, resolve(study, verb))

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import copy
 import errno
+import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 
@@ -15,11 +17,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import ROOT, load_config, snakemake
+from conftest import ROOT, load_config, run_cli, snakemake
 from test_history_training import read_all, run
 
-from learning_dynamics import checks, history, training
-from learning_dynamics.config import ConfigError, check_config
+from learning_dynamics import history, runconfig, studies, training
+from learning_dynamics.config import LEVELS, ConfigError, check_config, load, semantic_problems
 from learning_dynamics.history import (
     DamagedFileError,
     DiskFullError,
@@ -30,9 +32,10 @@ from learning_dynamics.history import (
     write_arrays,
 )
 from learning_dynamics.makemore.sampler import BatchSampler, peek_words, randperm_block
+from learning_dynamics.reproduction.claims import ClaimsError, load_claims
+from learning_dynamics.reproduction.scorecard import evaluate
 from learning_dynamics.superposition.model import ToyModelTrainer, init_weights
 
-SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 STEPS = 1200  # snapshots every 100: 12 segments with checkpoint_seconds=0
 
 
@@ -297,7 +300,7 @@ def test_damaged_history_is_named_by_the_failing_job_then_rebuilt(tmp_path):
 
 def refused(config) -> str:
     with pytest.raises(ConfigError, match="invalid config, nothing was run") as err:
-        check_config(config, SCHEMA)
+        check_config(config)
     return str(err.value)
 
 
@@ -307,13 +310,8 @@ def config():
 
 
 def test_the_shipped_configs_pass_every_check():
-    for quick in (False, True):
-        check_config(load_config(quick=quick), SCHEMA)
-    full = ROOT / "config" / "full.yaml"
-    if full.exists():
-        from conftest import _merge
-
-        check_config(_merge(load_config(quick=False), yaml.safe_load(full.read_text())), SCHEMA)
+    for level in LEVELS:
+        check_config(load(level))
 
 
 @pytest.mark.parametrize("train_num", [55, 56])
@@ -365,7 +363,7 @@ def test_memorization_capacity_range_and_contributions_example(config):
     assert "memorization.contributions.example: 50 indexes the law's 50 sequences" in message
     config["memorization"]["contributions"]["example"] = 49
     config["memorization"]["capacity"]["head_dim"].update(min=2, max=2)
-    check_config(config, SCHEMA)
+    check_config(config)
 
 
 def test_every_check_names_a_key_of_its_study(config):
@@ -374,11 +372,11 @@ def test_every_check_names_a_key_of_its_study(config):
     config["memorization"]["capacity"]["last"] = 10_000
     config["superposition"]["figure_epochs"] = [0, 10**6]
     config["memorization"]["rank_distance"]["d"] = 99
-    lines = checks.check(config)
+    lines = semantic_problems(config)
     assert len(lines) == 5
     for line in lines:
         key = line.split(":")[0]
-        assert key.split(".")[0] in checks.STUDIES
+        assert key.split(".")[0] in studies()
         value = config
         for part in key.split("."):
             value = value[part]  # every message names a real key
@@ -415,7 +413,7 @@ def test_makemore_batch_size_512_through_the_helper_process():
 
 def test_makemore_batch_size_512_passes_the_checks(config):
     config["makemore"]["batch_size"] = 512
-    check_config(config, SCHEMA)
+    check_config(config)
 
 
 # ---- 9: h5dump reads a history ------------------------------------------------------------------
@@ -439,3 +437,348 @@ def test_h5dump_prints_a_historys_datasets(tmp_path):
     with History(path) as h:
         first = h.read("params", "W_E")[0, 0, 0, 0]
     assert f"{first:.6g}"[:6] in out
+
+
+# ==== issue 22: run configs, sizes, duplicates, the scorecard's inputs, LD_DEVICE ===============
+
+QUICK = str(ROOT / "config" / "quick.yaml")
+LINEAR_CONFIG = "results/linear/main/config.json"
+
+
+def files_under(path) -> list[str]:
+    """Every file under `path` (Snakemake's own .snakemake/ aside): what a refusal left behind."""
+    return sorted(
+        str(p.relative_to(path))
+        for p in path.rglob("*")
+        if p.is_file() and ".snakemake" not in p.relative_to(path).parts
+    )
+
+
+def write_run_config(path, **value):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(runconfig.text(value))
+    return path
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ('"steps": 20000', '"steps": 2000'),  # a value changed by hand
+        ('"steps": 20000', '"steps": "2000"'),  # and its type
+        ('"steps": 20000', '"steps": 20000, "extra": 1'),  # a key added
+        ('"steps": 20000', '"steps": 20000, "steps": 2000'),  # a key repeated
+        ('"steps": 20000', '"steps": NaN'),
+        ("}\n", ""),  # cut off
+    ],
+)
+def test_a_run_config_changed_by_hand_is_refused_before_the_job_creates_anything(tmp_path, edit):
+    config = write_run_config(tmp_path / "run" / "config.json", lr=0.001, steps=20000)
+    config.write_text(config.read_text().replace(*edit))
+    out = tmp_path / "out" / "history.h5"
+    result = run_cli(
+        "linear", "train", "--config", str(config), "--data", "x.h5", "--out", str(out),
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and f"argument --config: {config}" in result.stderr
+    assert f"rm {config}" in result.stderr or "not valid JSON" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_run_config_as_written_and_a_hand_written_one_are_read():
+    value = {"lr": 0.001, "steps": 20000, "teacher": [0.01, 1.0]}
+    text = runconfig.text(value)
+    assert json.loads(text)["_sha256"] == runconfig.digest(value)
+    assert runconfig.parse(text, "x")[0] == value
+    assert runconfig.digest(value) == runconfig.digest(json.loads(json.dumps(value)))
+
+
+def test_fit_refuses_a_non_integer_step_count_before_creating_anything(tmp_path):
+    out = tmp_path / "history.h5"
+    trainer = ToyModelTrainer(*init_weights([42], 50, 2), lr=5.0, tied=False)
+    for steps, every in (("2000", 100), (2000.0, 100), (2000, 0), (True, 1)):
+        with pytest.raises(TypeError, match="is not a positive integer"):
+            training.fit(trainer, steps=steps, snapshot_every=every, out=out, attrs={})
+    assert list(tmp_path.iterdir()) == []
+
+
+def write_linear_config(workdir, *configfiles):
+    snakemake(workdir, LINEAR_CONFIG, "--cores", "1", "--configfile", QUICK, *configfiles)
+    return workdir / LINEAR_CONFIG
+
+
+def test_a_run_config_changed_by_hand_stops_the_workflow_naming_it(tmp_path):
+    path = write_linear_config(tmp_path)
+    path.write_text(path.read_text().replace('"steps": 20000', '"steps": 2000'))
+    before = files_under(tmp_path)
+    plan = snakemake(tmp_path, "results/linear/main/history.h5", "-n", "--configfile", QUICK,
+                     check=False)  # fmt: skip
+    output = plan.stdout + plan.stderr
+    assert plan.returncode != 0 and "nothing was run" in output
+    assert f"{LINEAR_CONFIG} was changed after rule write_config wrote it" in output
+    assert f"rm {LINEAR_CONFIG}" in output
+    assert files_under(tmp_path) == before
+    path.unlink()  # the way back the message gives
+    built = snakemake(tmp_path, LINEAR_CONFIG, "--cores", "1", "--configfile", QUICK)
+    assert built.returncode == 0 and json.loads(path.read_text())["steps"] == 20000
+
+
+def test_a_stale_run_config_is_rewritten_or_refused_never_used(tmp_path):
+    """Another config wrote the file: Snakemake reruns write_config (its params changed); without
+    Snakemake's records of it (results/ copied without .snakemake/) it could not, so the workflow
+    stops naming the file."""
+    write_linear_config(tmp_path)
+    plan = snakemake(tmp_path, "results/linear/main/history.h5", "-n").stdout  # the default
+    assert "Params have changed" in plan and f"output: {LINEAR_CONFIG}" in plan
+    shutil.rmtree(tmp_path / ".snakemake")
+    plan = snakemake(tmp_path, "results/linear/main/history.h5", "-n", check=False)
+    output = plan.stdout + plan.stderr
+    assert plan.returncode != 0
+    assert f"{LINEAR_CONFIG} differs from what the config gives (steps: 20000 -> 100000)" in output
+    assert "Snakemake has no record" in output and f"rm {LINEAR_CONFIG}" in output
+    snakemake(tmp_path, "results/linear/main/history.h5", "-n", "--configfile", QUICK)  # as is
+
+
+def test_a_key_repeated_in_a_config_file_is_refused_naming_it(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("linear:\n  steps: 2000\nlevel: quick\nlinear:\n  seed: 3\n")
+    result = snakemake(tmp_path, "-n", "--configfile", QUICK, str(bad), check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "nothing was run" in output
+    assert f"{bad}: line 4: duplicate key 'linear' (first at line 1)" in output
+    assert files_under(tmp_path) == ["bad.yaml"]
+
+
+def test_a_key_repeated_in_a_claim_is_refused_naming_it(tmp_path):
+    path = tmp_path / "toy.yaml"
+    path.write_text(
+        "study: toy\nclaims:\n  - id: a\n    kind: reproduction\n    claim: c\n    source: s\n"
+        "    expected: 1.0\n    tolerance: {abs: 0.1}\n    tolerance_reason: r\n"
+        "    value: {file: toy/summary.json, key: x}\n    expected: 2.0\n"
+    )
+    with pytest.raises(ClaimsError, match=r"toy.yaml: line 11: duplicate key 'expected'"):
+        load_claims([path])
+
+
+@pytest.mark.parametrize("value", ["bogus", "gpu"])
+def test_an_unknown_ld_device_is_refused_when_the_workflow_is_parsed(tmp_path, value):
+    result = snakemake(tmp_path, "-n", "--configfile", QUICK, env={"LD_DEVICE": value},
+                       check=False)  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and f"LD_DEVICE={value!r} is not a device" in output
+    assert files_under(tmp_path) == []
+
+
+def test_ld_device_cuda_without_a_gpu_is_refused_before_any_job(tmp_path):
+    env = {"LD_DEVICE": "cuda", "LD_GPUS": "0"}
+    result = snakemake(tmp_path, LINEAR_CONFIG, "--cores", "1", "--configfile", QUICK, env=env,
+                       check=False)  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "nothing was run: LD_DEVICE=cuda but this machine has no GPU" in output
+    assert files_under(tmp_path) == []
+    plan = snakemake(tmp_path, LINEAR_CONFIG, "-n", "--configfile", QUICK, env=env)
+    assert plan.returncode == 0  # a dry run, or a cluster's jobs, need no GPU here
+
+
+# ---- the scorecard's inputs --------------------------------------------------------------------
+
+
+def score(tmp_path, value, expected=0.5, tolerance=None):
+    """The scorecard row of one claim reading `value` under tmp_path/results."""
+    raw = {
+        "id": "x", "kind": "reproduction", "claim": "c", "source": "s", "expected": expected,
+        "tolerance": tolerance or {"abs": 0.01}, "tolerance_reason": "r", "value": value,
+    }  # fmt: skip
+    path = tmp_path / "toy.yaml"
+    path.write_text(yaml.safe_dump({"study": "toy", "claims": [raw]}))
+    (claim,) = load_claims([path])
+    return evaluate(claim, tmp_path / "results")
+
+
+@pytest.fixture
+def results(tmp_path):
+    (tmp_path / "results" / "toy").mkdir(parents=True)
+    return tmp_path / "results" / "toy"
+
+
+TABLE = "run,loss\na,0.5\nb,0.6\n"
+MIN = {"file": "toy/t.csv", "column": "loss", "agg": "min"}
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (TABLE, None),
+        ("run,loss\na,0.5\nb,nan\n", "1 of 2 rows of toy/t.csv hold NaN or inf in loss"),
+        ("run,loss\na,0.5\nb,\n", "1 of 2 rows of toy/t.csv hold NaN or inf in loss"),
+        ("run,loss\na,0.5\nb,-inf\n", "1 of 2 rows of toy/t.csv hold NaN or inf in loss"),
+        ("run,loss\na,0.5\nb\n", "toy/t.csv is damaged: line 3 has 1 fields, the header 2"),
+        ("run,loss\na,0.5\nb,0.", "toy/t.csv is cut off"),
+        ("", "toy/t.csv is empty"),
+        ("\n", "toy/t.csv is empty"),
+    ],
+)
+def test_a_damaged_table_makes_the_claim_differ_naming_the_file(tmp_path, results, text, why):
+    (results / "t.csv").write_text(text)
+    row = score(tmp_path, MIN)
+    if why is None:
+        assert row["status"] == "reproduced" and row["reproduced"] == "0.5"
+    else:
+        assert row["status"] == "differs" and why in row["note"], row["note"]
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('{"loss": -Infinity}', "'loss' in toy/summary.json is -inf"),
+        ('{"loss": NaN}', "'loss' in toy/summary.json is nan"),
+        ('{"loss": 0.5', "toy/summary.json cannot be read"),
+        ("", "toy/summary.json cannot be read"),
+        (
+            '{"loss": 0.9, "loss": 0.5}',
+            "toy/summary.json cannot be read: toy/summary.json: duplicate key 'loss'",
+        ),  # fmt: skip
+        (b"\xff\xfe", "toy/summary.json cannot be read"),
+    ],
+)
+def test_an_unreadable_json_or_a_non_finite_value_differs_naming_the_file(
+    tmp_path, results, text, why
+):
+    path = results / "summary.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    row = score(tmp_path, {"file": "toy/summary.json", "key": "loss"}, expected=-1e300,
+                tolerance={"abs": 1e300})  # fmt: skip
+    assert row["status"] == "differs" and why in row["note"], row["note"]
+
+
+def test_a_symlink_out_of_results_differs_and_one_inside_is_read(tmp_path, results):
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_text(TABLE)
+    (results / "t.csv").symlink_to(outside)
+    row = score(tmp_path, MIN)
+    assert row["status"] == "differs" and "toy/t.csv resolves to" in row["note"]
+    assert "outside" in row["note"]
+    (results / "t.csv").unlink()
+    (results / "real.csv").write_text(TABLE)
+    (results / "t.csv").symlink_to(results / "real.csv")
+    assert score(tmp_path, MIN)["status"] == "reproduced"
+
+
+@pytest.mark.parametrize(
+    ("tolerance", "why"),
+    [
+        ({"abs": float("inf")}, "abs must be finite and >= 0"),
+        ({"abs": float("nan")}, "abs must be finite and >= 0"),
+        ({"abs": -0.1}, "abs must be finite and >= 0"),
+        ({"rel": 1.0}, "rel must be below 1"),
+        ({"rel": 1e300}, "rel must be below 1"),
+    ],
+)
+def test_a_tolerance_that_admits_everything_is_refused(tmp_path, tolerance, why):
+    with pytest.raises(ClaimsError, match=re.escape(why)):
+        score(tmp_path, {"file": "toy/summary.json", "key": "loss"}, tolerance=tolerance)
+    with pytest.raises(ClaimsError, match="a claim expects a finite number"):
+        score(tmp_path, {"file": "toy/summary.json", "key": "loss"}, expected=float("-inf"))
+
+
+# ---- sizes and sets, checked before anything is built ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("block", "update", "key"),
+    [
+        ("grokking.fraction", {"train_nums": [15, 15, 30]}, "grokking.fraction.train_nums"),
+        ("memorization.capacity", {"seeds": [0, 0]}, "memorization.capacity.seeds"),
+        ("superposition", {"figure_epochs": [0, 0, 4000]}, "superposition.figure_epochs"),
+        ("memorization.scaling.grid", {"para": [5, 5]}, "memorization.scaling.grid.para"),
+        ("memorization.freezing", {"trains": [["O"], ["O"]]}, "memorization.freezing.trains"),
+        ("makemore", {"compare": ["main", "main"]}, "makemore.compare"),
+        ("linear.analysis", {"fractions": [0.5, 0.5]}, "linear.analysis.fractions"),
+    ],
+)
+def test_a_repeat_in_a_set_like_list_is_refused_naming_the_key(config, block, update, key):
+    target = config
+    for part in block.split("."):
+        target = target[part]
+    target.update(update)
+    message = refused(config)
+    assert f"{key}: {next(iter(update.values()))!r} repeats" in message
+    assert "each value may appear once" in message
+
+
+def test_a_log_spaced_range_with_a_bound_at_zero_is_refused_naming_the_key(config):
+    config["grokking"]["lr_grid"]["rep_lr"] = {"min": 0.0, "max": 1e-2, "num": 4, "log": True}
+    config["grokking"]["wd_grid"]["dec_wd"] = {"min": 0.0, "max": 10.0, "num": 11, "log": True}
+    message = refused(config)
+    assert "grokking.lr_grid.rep_lr: min = 0.0, max = 0.01 with log: true" in message
+    assert "grokking.wd_grid.dec_wd: min = 0.0" in message
+    config["grokking"]["wd_grid"]["dec_wd"]["log"] = False  # 0, 1, ..., 10: the shipped one
+    config["grokking"]["lr_grid"]["rep_lr"]["min"] = 1e-5
+    check_config(config)
+
+
+@pytest.mark.parametrize(
+    ("block", "update", "size"),
+    [
+        ("grokking.lr_grid", {"rep_lr": {"min": 1e-5, "max": 1e-2, "num": 10**5, "log": True},
+                              "dec_lr": {"min": 1e-5, "max": 1e-2, "num": 10**5, "log": True}},
+         "100000 (rep_lr.num) x 100000 (dec_lr.num) x 2 (count) = 20,000,000,000 members"),
+        ("linear.sweep", {"s": {"min": 0.1, "max": 3.0, "count": 10**4},
+                          "scale": {"min": 0.01, "max": 0.3, "count": 10**4}},
+         "10000 (s.count) x 10000 (scale.count) = 100,000,000 members"),
+        ("superposition.ensemble", {"count": 10**8}, "100000000 (count) = 100,000,000 members"),
+        ("memorization.capacity.heads", {"max": 10**7}, "members"),
+    ],
+)  # fmt: skip
+def test_a_grid_beyond_the_stated_limit_is_refused_naming_key_size_limit(config, block, update,
+                                                                         size):  # fmt: skip
+    target = config
+    for part in block.split("."):
+        target = target[part]
+    target.update(update)
+    message = refused(config)
+    assert f"{block.removesuffix('.heads')}" in message and size in message
+    assert "above limits.members = 100,000" in message and "raise `limits.members`" in message
+    config["limits"]["members"] = 10**12  # a cluster's config raises it: then memory speaks
+    assert "above resources.train.mem_mb = 4,000" in refused(config)
+
+
+def test_a_job_beyond_its_memory_is_refused_and_more_jobs_or_memory_let_it_pass(config):
+    config["grokking"]["lr_grid"]["rep_lr"] = {"min": 1e-5, "max": 1e-2, "num": 2000, "log": True}
+    message = refused(config)  # 2000 x 3 cells x 2 seeds: 12000 members in 2 jobs
+    assert "grokking.lr_grid: a job of 6,000 members needs about" in message
+    assert "above resources.train.mem_mb = 4,000" in message
+    assert "a larger grokking.lr_grid.jobs" in message
+    config["grokking"]["lr_grid"]["jobs"] = 10
+    check_config(config)
+    config["grokking"]["lr_grid"]["jobs"] = 2
+    config["resources"]["train"]["mem_mb"] = 64000
+    check_config(config)
+
+
+def test_a_huge_grid_is_refused_when_the_workflow_is_parsed_leaving_nothing(tmp_path):
+    big = tmp_path / "big.yaml"
+    big.write_text(
+        "grokking:\n  lr_grid:\n"
+        "    rep_lr: {min: 1.0e-5, max: 1.0e-2, num: 100000, log: true}\n"
+        "    dec_lr: {min: 1.0e-5, max: 1.0e-2, num: 100000, log: true}\n"
+    )
+    result = snakemake(tmp_path, "-n", "--configfile", QUICK, str(big), check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "grokking.lr_grid: 100000 (rep_lr.num)" in output
+    assert files_under(tmp_path) == ["big.yaml"]
+
+
+def test_a_run_config_or_a_scored_file_that_is_a_folder_is_named(tmp_path, results):
+    folder = tmp_path / "run" / "config.json"
+    folder.mkdir(parents=True)
+    assert f"{folder} cannot be read" in runconfig.edited(folder)
+    (results / "summary.json").mkdir()
+    row = score(tmp_path, {"file": "toy/summary.json", "key": "loss"})
+    assert row["status"] == "differs" and "toy/summary.json cannot be read" in row["note"]
+
+
+def test_memorizations_seed_lists_count_against_the_limit(config):
+    config["memorization"]["dynamics"]["extra_seeds"] = list(range(1, 200_001))
+    message = refused(config)
+    assert "memorization.dynamics: 200001 (seed and extra_seeds) = 200,001 members" in message

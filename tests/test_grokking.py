@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import ROOT, snakemake
 
 from learning_dynamics.grokking.analysis import (
     PHASES,
@@ -364,22 +363,6 @@ def test_crossing_interpolates_and_critical_fraction_reads_the_tail():
 def test_pairs_label_follows_the_config():
     assert pairs_label(10, 45) == "p = 10, 45 of 55 pairs"
     assert pairs_label(7, 20) == "p = 7, 20 of 28 pairs"
-
-
-def test_quick_workflow_dry_runs(tmp_path):
-    result = snakemake(
-        tmp_path,
-        "-n",
-        "grokking_curves",
-        "grokking_representation",
-        "grokking_phases",
-        "grokking_fraction",
-        "--configfile",  # takes several files: targets go before it
-        str(ROOT / "config" / "quick.yaml"),
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "grokking_train" in result.stdout
 
 
 def test_sweep_jobs_cover_the_grid_once(quick_config):

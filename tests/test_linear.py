@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, load_config, snakemake
+from conftest import load_config
 from scipy.integrate import solve_ivp
 
 from learning_dynamics.history import History, run_attrs
@@ -200,15 +200,3 @@ def test_sweep_matches_the_closed_form():
     sim = crossing_times(steps, u, s, a0 * b0, [0.5])[0]
     np.testing.assert_allclose(sim, exact, rtol=1e-2)
     assert len(s) > 5 and np.ptp(exact) / exact.min() > 1  # the grid spans a range of times
-
-
-def test_quick_workflow_dry_runs(tmp_path):
-    targets = [
-        "linear_modes",
-        "linear_loss",
-        "linear_weight_error",
-        "linear_trajectories",
-        "linear_sweep",
-    ]
-    out = snakemake(tmp_path, "-n", *targets, "--configfile", str(ROOT / "config" / "quick.yaml"))
-    assert "linear_sweep_train" in out.stdout and "linear_train" in out.stdout

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import ROOT, load_config, snakemake
+from conftest import ROOT, load_config
 
 from learning_dynamics.history import read_arrays, run_attrs
 from learning_dynamics.makemore import run_config
@@ -174,18 +174,6 @@ def test_run_configs():
     deep = RunConfig(**run_config(study, "deepnobn"))
     assert (deep.depth, deep.hidden, deep.batchnorm) == (5, 100, False)
     assert init_running(deep) == {}
-
-
-def test_quick_workflow_dry_runs(tmp_path):
-    result = snakemake(
-        tmp_path,
-        "makemore_loss",
-        "makemore_update_ratio",
-        "-n",
-        "--configfile",
-        str(ROOT / "config" / "quick.yaml"),
-    )
-    assert "makemore_train" in result.stdout and "makemore_update_ratio" in result.stdout
 
 
 @pytest.mark.parametrize("batchnorm", [True, False])

@@ -347,12 +347,6 @@ def test_no_import_cycle_in_the_package():
             visit(name)
 
 
-def test_quick_workflow_dry_runs_every_memorization_figure(tmp_path):
-    targets = [f"memorization_{c}" for c in mem_cells.MODULES]
-    out = snakemake(tmp_path, *targets, "-n", "--configfile", "config/quick.yaml")
-    assert "memorization_train" in out.stdout
-
-
 def test_bad_memorization_config_is_refused_naming_the_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("memorization:\n  dynamics:\n    steps: -3\n  capacity:\n    seedz: [1]\n")

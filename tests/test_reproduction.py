@@ -4,16 +4,18 @@ comparison."""
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT, load_config, run_cli, snakemake
 
+from learning_dynamics import studies
 from learning_dynamics.reproduction.claims import ClaimsError, claim_files, load_claims
 from learning_dynamics.reproduction.compare import compare_trees
 from learning_dynamics.reproduction.figures import deviation
-from learning_dynamics.reproduction.scorecard import COLUMNS, evaluate, scorecard
+from learning_dynamics.reproduction.scorecard import COLUMNS, counts, evaluate, markdown, scorecard
 
 QUICK = str(ROOT / "config" / "quick.yaml")
 CLAIMS_DIR = ROOT / "config" / "claims"
@@ -23,6 +25,7 @@ MY_STUDIES = ("superposition", "linear", "makemore")  # the other studies' files
 def claim(**overrides) -> dict:
     base = {
         "id": "final_loss",
+        "kind": "reproduction",
         "claim": "the final loss",
         "source": "closed form",
         "expected": 0.5,
@@ -62,11 +65,15 @@ def test_missing_fields_bad_values_and_duplicate_ids_are_errors(tmp_path):
     del no_source["source"]
     no_reason = claim(id="no_reason")
     del no_reason["tolerance_reason"]
+    no_kind = claim(id="no_kind")
+    del no_kind["kind"]
     paths = [
         write_claims(
             tmp_path / "a.yaml",
             no_source,
             no_reason,
+            no_kind,
+            claim(id="bad_kind", kind="regression"),
             claim(id="two_tolerances", tolerance={"abs": 1, "rel": 0.1}),
             claim(id="no_tolerance", tolerance=None),
             claim(id="Bad-Id"),
@@ -83,6 +90,8 @@ def test_missing_fields_bad_values_and_duplicate_ids_are_errors(tmp_path):
     for expected in [
         "claim 'no_source': missing required field 'source'",
         "claim 'no_reason': missing required field 'tolerance_reason'",
+        "claim 'no_kind': missing required field 'kind'",
+        "claim 'bad_kind': kind: 'regression'; choose from ['reproduction', 'consistency']",
         "claim 'two_tolerances': tolerance:",
         "claim 'no_tolerance': tolerance:",
         "claim 'Bad-Id': id:",
@@ -185,6 +194,32 @@ def test_a_value_moved_beyond_its_tolerance_turns_the_claim_to_differs(tmp_path,
     assert evaluate(claims[0], results)["status"] == "reproduced"
 
 
+def test_consistency_checks_are_counted_apart_from_reproductions(tmp_path, results):
+    claims = load_claims(
+        [
+            write_claims(
+                tmp_path / "toy.yaml",
+                claim(),  # reproduced
+                claim(id="off", expected=9.0),  # differs
+                claim(id="own", kind="consistency"),  # holds
+                claim(id="own_off", kind="consistency", expected=9.0),  # fails
+                claim(id="own_too", kind="consistency"),  # holds
+            )
+        ]
+    )
+    table = scorecard(claims, results, "default")
+    assert list(table.kind) == ["reproduction"] * 2 + ["consistency"] * 3
+    assert counts(table) == (
+        "1 reproduced, 1 differ (of 2 reproductions); consistency checks: 2 hold, 1 fail (of 3)"
+    )
+    assert counts(table) in markdown(table, claims, "default")
+    csv = tmp_path / "scorecard.csv"
+    table.to_csv(csv, index=False)
+    printed = run_cli("reproduction", "summary", "--scorecard", str(csv)).stdout
+    assert counts(table) in printed
+    assert "differs: toy/off" in printed and "fails (consistency): toy/own_off" in printed
+
+
 def test_the_note_says_which_level_built_the_values(tmp_path, results):
     claims = load_claims([write_claims(tmp_path / "toy.yaml", claim(), claim(id="b", expected=9))])
     rows = scorecard(claims, results, "quick").set_index("claim")
@@ -212,6 +247,9 @@ def test_the_projects_claims_files_are_valid():
         assert len(mine) >= 4, study
         for c in mine:
             assert c.source and c.claim and (c.tolerance.kind == "exact" or c.tolerance_reason)
+    # Every claim says what kind it is (the reader requires it); each study reproduces something.
+    for study in {c.study for c in claims}:
+        assert any(c.kind == "reproduction" for c in claims if c.study == study), study
 
 
 def test_compare_trees_flags_numbers_beyond_rtol(tmp_path):
@@ -235,8 +273,7 @@ def test_compare_trees_flags_numbers_beyond_rtol(tmp_path):
 @pytest.mark.slow
 def test_quick_build_scores_every_claim(tmp_path):
     """Builds, at quick budgets, the files the superposition, linear and makemore claims read
-    (through the DAG) and scores them with the rule's verb; checks that the `reproduction` rule
-    plans with every claims file (the other studies' included)."""
+    (through the DAG) and scores them with the rule's verb."""
     claims = [c for c in load_claims(claim_files(CLAIMS_DIR)) if c.study in MY_STUDIES]
     targets = sorted({f"results/{c.value.file}" for c in claims})
     snakemake(tmp_path, *targets, "--cores", "2", "--configfile", QUICK)
@@ -262,11 +299,23 @@ def test_quick_build_scores_every_claim(tmp_path):
     printed = table[table.claim.str.startswith("printed_loss")]
     assert len(printed) == 3 and (printed.status == "reproduced").all()
     summary = run_cli("reproduction", "summary", "--scorecard", str(out / "scorecard.csv")).stdout
-    n_ok = int((table.status == "reproduced").sum())
-    assert f"{n_ok} reproduced, {len(table) - n_ok} differ" in summary
-    # The rule reads exactly the claims' files, all studies' claims included.
-    plan = snakemake(tmp_path, "reproduction_scorecard", "-n", "--configfile", QUICK).stdout
-    assert "reproduction" in plan
+    assert counts(table) in summary
+
+
+def test_each_scorecard_rule_reads_exactly_its_claims_files(tmp_path):
+    """`reproduction` reads every claims file and every file a claim reads; `reproduction_<study>`
+    (one per study) that study's claims files and the files they read, nothing else."""
+    claims = load_claims(claim_files(CLAIMS_DIR))
+    targets = ["reproduction", *(f"reproduction_{s}" for s in studies())]
+    plan = snakemake(tmp_path, *targets, "-n", "--configfile", QUICK).stdout
+    inputs = dict(re.findall(r"^(?:local)?rule (reproduction\w*):\n    input: (.*)$", plan, re.M))
+    assert sorted(inputs) == sorted(targets)
+    for rule, planned in inputs.items():
+        study = rule.removeprefix("reproduction_") if rule != "reproduction" else None
+        mine = [c for c in claims if study in (None, c.study)]
+        assert mine, f"{rule}: no claims (config/claims/{study}*.yaml)"
+        expected = {c.path for c in mine} | {f"results/{c.value.file}" for c in mine}
+        assert set(planned.split(", ")) == expected, rule
 
 
 @pytest.mark.slow

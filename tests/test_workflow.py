@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 
 import h5py
 import pytest
 from conftest import ROOT, snakemake
 
+from learning_dynamics import studies
 from learning_dynamics.__main__ import resolve, verb_parser, verbs
 
 QUICK = str(ROOT / "config" / "quick.yaml")
@@ -152,9 +156,7 @@ def test_every_planned_command_parses_against_its_verbs_signature(planned_comman
         assert args, rule
 
 
-@pytest.mark.parametrize(
-    "study", ["superposition", "linear", "makemore", "grokking", "memorization"]
-)
+@pytest.mark.parametrize("study", studies())
 def test_printed_commands_are_short_and_read_their_config_from_a_file(planned_commands, study):
     """Run configs travel as files (results/.../config.json), never as JSON in a shell line."""
     commands = {r: c for r, c in planned_commands.items() if r.startswith(f"{study}_")}
@@ -188,3 +190,42 @@ def test_a_changed_value_rewrites_exactly_its_config_file(tmp_path):
     )
     plan = snakemake(tmp_path, *files, "-n", "--configfile", QUICK).stdout
     assert "Nothing to be done" in plan
+
+
+def test_the_workflow_refuses_another_checkouts_package(tmp_path):
+    """A learning_dynamics imported from elsewhere (another checkout's editable install, a
+    PYTHONPATH) would silently lack this checkout's studies and rules: refused, naming both."""
+    other = tmp_path / "other" / "src"
+    shutil.copytree(ROOT / "src" / "learning_dynamics", other / "learning_dynamics")
+    result = snakemake(tmp_path, "-n", check=False, env={"PYTHONPATH": str(other)})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"imports learning_dynamics from {other / 'learning_dynamics'}" in output, output[-2000:]
+    assert f"needs its own {ROOT / 'src' / 'learning_dynamics'}" in output
+    assert not (tmp_path / "results").exists()
+
+
+LOCAL_RULES = """
+import sys
+from pathlib import Path
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ResourceSettings
+with SnakemakeApi() as api:
+    snakefile, workdir = Path(sys.argv[1]), Path(sys.argv[2])
+    workflow = api.workflow(ResourceSettings(), snakefile=snakefile, workdir=workdir)._workflow
+    for rule in workflow.rules:
+        print(rule.name, rule.name in workflow._localrules)
+"""
+
+
+def test_every_rule_but_training_is_local(tmp_path):
+    """The local-rules loop runs after every rule (write_config and all included): only training
+    rules may become cluster jobs (a rule defined after the loop would silently be one)."""
+    snakefile = ROOT / "workflow" / "Snakefile"
+    run = subprocess.run([sys.executable, "-c", LOCAL_RULES, str(snakefile), str(tmp_path)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    local = dict(line.split() for line in run.stdout.splitlines() if line.count(" ") == 1)
+    assert {"all", "write_config", "reproduction"} <= local.keys()
+    assert {f"{s}_train" for s in studies()} <= local.keys()
+    for name, is_local in local.items():
+        assert is_local == str(not name.endswith("_train")), name

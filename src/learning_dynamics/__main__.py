@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
-import json
 import logging
 import sys
 import types
@@ -32,17 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import packages, studies
 
-def studies() -> list[str]:
-    """Study packages: subpackages of learning_dynamics that define VERBS."""
-    import pkgutil
-
-    import learning_dynamics
-
-    packages = [m.name for m in pkgutil.iter_modules(learning_dynamics.__path__) if m.ispkg]
-    return sorted(
-        p for p in packages if hasattr(importlib.import_module(f"{__package__}.{p}"), "VERBS")
-    )
+__all__ = ["main", "packages", "studies"]
 
 
 def verbs(study: str) -> dict[str, str]:
@@ -60,11 +51,17 @@ def resolve(study: str, verb: str) -> Callable[..., Any]:
 
 
 def json_file(value: str) -> dict[str, Any]:
-    """A `dict` parameter's value: the path of a JSON file (or an inline JSON object)."""
-    if value.lstrip().startswith("{"):
-        return json.loads(value)
-    with open(value) as f:
-        return json.load(f)
+    """A `dict` parameter's value: the path of a run config file (checked against its digest,
+    see `runconfig.load`), or an inline JSON object; read strictly (no repeated key, no NaN)."""
+    from .runconfig import RunConfigError, load
+    from .strict import json_text
+
+    try:
+        if value.lstrip().startswith("{"):
+            return json_text(value, "the inline JSON")
+        return load(value)
+    except (RunConfigError, ValueError) as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def boolean(value: str) -> bool:
@@ -156,12 +153,12 @@ def main(argv: list[str] | None = None) -> None:
         from .explorer import view_command
 
         return view_command(argv[1:])
-    names = ",".join(studies())
+    names = ",".join(packages())
     usage = (
         f"usage: python -m learning_dynamics {{{names}}} VERB --key value ... (or --help)\n"
         "       python -m learning_dynamics view HISTORY.h5 [--out PAGE.html]"
     )
-    if not argv or argv[0] not in studies():
+    if not argv or argv[0] not in packages():
         if argv and argv[0] in ("-h", "--help"):
             print(usage)
             return

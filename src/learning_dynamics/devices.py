@@ -19,9 +19,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy  # noqa: F401  (loads its BLAS, which `set_threads` bounds)
-import torch
+if TYPE_CHECKING:  # torch is imported where it is used: the workflow imports this at parse time
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,39 @@ def claim_gpu(poll_s: float = 0.5) -> str | None:
         time.sleep(poll_s)
 
 
+def device_choice() -> str:
+    """`LD_DEVICE` (default auto), lower-cased; ValueError naming the variable if unknown."""
+    choice = os.environ.get("LD_DEVICE", "auto").strip().lower() or "auto"
+    if choice not in CHOICES:
+        raise ValueError(
+            f"LD_DEVICE={os.environ['LD_DEVICE']!r} is not a device; choose from {CHOICES}"
+            " (or unset it: auto)"
+        )
+    return choice
+
+
+def device_problem() -> str | None:
+    """Why training could not start here under `LD_DEVICE`, or None (no torch import: the
+    workflow asks before any job; `LD_DEVICE=cuda` needs a GPU on this machine)."""
+    try:
+        choice = device_choice()
+    except ValueError as err:
+        return str(err)
+    hidden = os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1")
+    if choice == "cuda" and (hidden or gpu_count() == 0):
+        return (
+            "LD_DEVICE=cuda but this machine has no GPU (nvidia-smi lists none"
+            + (", CUDA_VISIBLE_DEVICES hides them" if hidden else "")
+            + "); unset LD_DEVICE (auto) or set LD_DEVICE=cpu to train on the CPU"
+        )
+    return None
+
+
 def training_device() -> torch.device:
     """The device a training verb puts its tensors on, from `LD_DEVICE` (auto|cpu|cuda)."""
-    choice = os.environ.get("LD_DEVICE", "auto").lower()
-    if choice not in CHOICES:
-        raise ValueError(f"LD_DEVICE={choice!r}; choose from {CHOICES}")
+    import torch
+
+    choice = device_choice()
     if choice == "cpu":
         return torch.device("cpu")
     claim_gpu()  # before torch.cuda is asked anything: CUDA reads CUDA_VISIBLE_DEVICES once
@@ -90,6 +119,9 @@ def set_threads(threads: int) -> None:
     NumPy loaded (found in /proc/self/maps; NumPy's wheel prefixes the symbol); where none is
     found (another BLAS, not Linux) only torch is set.
     """
+    import numpy  # noqa: F401  (loads its BLAS, whose thread count is set below)
+    import torch
+
     torch.set_num_threads(threads)
     try:
         maps = Path("/proc/self/maps").read_text()

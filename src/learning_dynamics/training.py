@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import numbers
 import os
 import sys
 import time
@@ -106,6 +107,11 @@ def fit(
     keeps the checkpoint and segments, so the rerun resumes; any other error (divergence, a bug,
     a damaged segment) removes them, so the rerun starts afresh and nothing is left over.
     """
+    for name, value in (("steps", steps), ("snapshot_every", snapshot_every)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+            raise TypeError(  # before anything is created or removed
+                f"{name} = {value!r} is not a positive integer (run config: {attrs.get('config')})"
+            )
     out = Path(out)
     ckpt = out.with_name(out.name + ".ckpt")
     if checkpoint_seconds is None:

@@ -3,10 +3,13 @@
 import json
 import re
 import sys
+from base64 import urlsafe_b64encode
 from pathlib import Path
 from types import SimpleNamespace
 
 from snakemake.exceptions import WorkflowError
+
+from learning_dynamics import runconfig
 
 RESULTS = "results"
 LOGS = f"{RESULTS}/logs"
@@ -83,6 +86,9 @@ def one_of(names):
 # the file, and every job reading it, alone. Registration happens when the rules are parsed, so
 # every Snakemake process (cluster jobs included) knows every config file. A wildcard matches any
 # text, as in Snakemake; a path without wildcards wins, otherwise exactly one pattern must match.
+# Each file carries the SHA-256 of its content (learning_dynamics/runconfig.py): a job refuses a
+# file changed since, and so does `check_run_configs` for every file on disk when the Snakefile
+# is parsed (and for a stale one Snakemake has no record of), before any job.
 CONFIG_FILES = {}  # regex of the path under results/ -> (pattern, value or function of wildcards)
 
 
@@ -116,9 +122,45 @@ def registered_config(wildcards):
 
 
 def write_config_file(value, path, log):
-    """Rule `write_config`: the JSON `value` into `path`, indented for reading."""
-    Path(path).write_text(json.dumps(json.loads(value), indent=2, sort_keys=True) + "\n")
+    """Rule `write_config`: the JSON `value` into `path`, indented, with its digest (runconfig)."""
+    Path(path).write_text(runconfig.text(json.loads(value)))
     Path(log).write_text(f"wrote {path}\n")
+
+
+def has_snakemake_record(path):
+    """Whether Snakemake keeps a record (params, code) of output `path`: its file in
+    .snakemake/metadata/ (the default file backend names it by the path in urlsafe base64). A
+    name too long for one file, or another backend: assumed recorded."""
+    name = urlsafe_b64encode(str(path).encode()).decode()
+    return len(name) >= 255 or Path(".snakemake", "metadata", name).exists()
+
+
+def check_run_configs():
+    """Refuse, before any job, a run config file on disk that a job would read although it is not
+    what rule write_config wrote (changed by hand), or that another config wrote while Snakemake
+    has no record to see that by (no .snakemake/metadata: results copied without it), naming each
+    file and the way back. Files of runs the config no longer has are read by no job: left alone."""
+    problems = []
+    for file in sorted(Path(RESULTS).glob("**/*config.json")):
+        try:  # what the config gives for this file (a run it no longer has: none)
+            expected = registered_config(SimpleNamespace(path=str(file.relative_to(RESULTS))))
+        except Exception:
+            continue
+        why = runconfig.edited(file)
+        blind = not has_snakemake_record(file)
+        if why is None and blind and (why := runconfig.stale(file, json.loads(expected))):
+            why += (
+                "; Snakemake has no record of the config that wrote it (results/ copied without "
+                ".snakemake/?), "
+                f"so it would not rewrite it: {runconfig.way_back(file)}"
+            )
+        if why is not None:
+            problems.append(why)
+    if problems:
+        raise WorkflowError(
+            "run config files are not what the config says, nothing was run:\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
 
 
 wildcard_constraints:

@@ -5,6 +5,7 @@ A claims file names one study and lists what that study reproduces:
     study: linear
     claims:
       - id: mode1_halfway            # unique within the study: [a-z0-9_]+
+        kind: reproduction           # or consistency (see below)
         claim: one line of what is claimed
         source: a notebook cell and its printed value, a paper's figure/table/section, a closed form
         expected: 4310.9             # a number, or a string (or boolean) matched exactly
@@ -18,6 +19,13 @@ into a JSON file (a list is indexed by an integer part), or a CSV `column` with 
 `where` (column -> value) and `agg` (mean|median|min|max|count; without `agg` exactly one row must
 match). Expected values are for the default config (`config/config.yaml`).
 
+`kind` says what agreement would show. `reproduction`: the expected value comes from outside this
+project (a value a seed notebook prints, a paper's figure, table or text, the authors' code or
+stored results, a closed form), so agreement reproduces it. `consistency`: the expected value is
+true by construction or is this project's own measured number (a regression check); agreement
+shows the project is consistent with itself, not that it reproduces anything. Headline counts are
+of reproductions; consistency checks are counted apart.
+
 Any unknown key, missing field, wrong type or duplicate id is an error naming the file and the
 claim; all of them are reported at once, before any job runs.
 """
@@ -25,6 +33,7 @@ claim; all of them are reported at once, before any job runs.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -33,11 +42,14 @@ from typing import Any
 
 import yaml
 
+from ..strict import DuplicateKeyError, load_yaml
+
 ID = re.compile(r"^[a-z0-9_]+$")
 STUDY = re.compile(r"^[a-z][a-z0-9_]*$")
 AGGREGATES = ("mean", "median", "min", "max", "count")
 FILE_KEYS = {"study", "claims"}
-CLAIM_REQUIRED = ("id", "claim", "source", "expected", "value")
+CLAIM_REQUIRED = ("id", "kind", "claim", "source", "expected", "value")
+KINDS = ("reproduction", "consistency")
 CLAIM_KEYS = {*CLAIM_REQUIRED, "tolerance", "tolerance_reason", "deviation"}
 VALUE_KEYS = {"file", "key", "column", "where", "agg"}
 
@@ -55,6 +67,8 @@ class Tolerance:
         if self.kind == "exact":
             return _exact(expected) == _exact(reproduced)
         if reproduced is None or isinstance(reproduced, (bool, str)):
+            return False
+        if not math.isfinite(float(reproduced)):  # inf - inf is NaN, but inf - x is not
             return False
         diff = abs(float(reproduced) - float(expected))
         bound = self.size if self.kind == "abs" else self.size * abs(float(expected))
@@ -95,6 +109,7 @@ class Value:
 class Claim:
     study: str
     id: str
+    kind: str  # "reproduction" or "consistency" (KINDS)
     claim: str
     source: str
     expected: Any
@@ -140,11 +155,27 @@ def _problems_of_value(value: Any) -> list[str]:
     return out
 
 
+def _tolerance_problem(tol: Any) -> str | None:
+    """Why `tol` is not a tolerance ({abs: x} or {rel: x}, x finite, >= 0; rel below 1), or None."""
+    if not (isinstance(tol, dict) and len(tol) == 1 and next(iter(tol)) in ("abs", "rel")):
+        return "give one of {abs: x} or {rel: x}"
+    kind, size = next(iter(tol.items()))
+    if not isinstance(size, (int, float)) or isinstance(size, bool):
+        return f"{kind} must be a number"
+    if not (math.isfinite(size) and size >= 0):
+        return f"{kind} must be finite and >= 0 (a tolerance that admits everything tests nothing)"
+    if kind == "rel" and size >= 1:
+        return "rel must be below 1 (100% admits zero and values of the other sign)"
+    return None
+
+
 def _problems_of_claim(raw: dict[str, Any]) -> list[str]:
     out = [f"unknown key {k!r}" for k in sorted(set(raw) - CLAIM_KEYS, key=str)]
     out += [f"missing required field {k!r}" for k in CLAIM_REQUIRED if k not in raw]
     if "id" in raw and not (isinstance(raw["id"], str) and ID.match(raw["id"])):
         out.append(f"id: {raw['id']!r} must match [a-z0-9_]+")
+    if "kind" in raw and raw["kind"] not in KINDS:
+        out.append(f"kind: {raw['kind']!r}; choose from {list(KINDS)}")
     for text in ("claim", "source", "tolerance_reason", "deviation"):
         if text in raw and not (isinstance(raw[text], str) and raw[text].strip()):
             out.append(f"{text}: must be a non-empty string")
@@ -156,19 +187,12 @@ def _problems_of_claim(raw: dict[str, Any]) -> list[str]:
         tol = raw.get("tolerance")
         if tol is None:
             out.append("tolerance: required for a numeric expected value ({abs: x} or {rel: x})")
-        elif not (
-            isinstance(tol, dict)
-            and len(tol) == 1
-            and next(iter(tol)) in ("abs", "rel")
-            and isinstance(next(iter(tol.values())), (int, float))
-            and not isinstance(next(iter(tol.values())), bool)
-            and next(iter(tol.values())) >= 0
-        ):
-            out.append(f"tolerance: {tol!r}; give one of {{abs: x}} or {{rel: x}} with x >= 0")
+        elif (why := _tolerance_problem(tol)) is not None:
+            out.append(f"tolerance: {tol!r}: {why}")
         if "tolerance_reason" not in raw:
             out.append("missing required field 'tolerance_reason' (why this tolerance)")
-        if isinstance(expected, float) and expected != expected:
-            out.append("expected: NaN can never be reproduced")
+        if not math.isfinite(expected):
+            out.append(f"expected: {expected!r}; a claim expects a finite number")
     elif "tolerance" in raw:
         out.append("tolerance: only for numbers (a string or boolean matches exactly)")
     if "value" in raw:
@@ -192,6 +216,7 @@ def _claim(study: str, raw: dict[str, Any], path: str) -> Claim:
     return Claim(
         study=study,
         id=raw["id"],
+        kind=raw["kind"],
         claim=raw["claim"].strip(),
         source=raw["source"].strip(),
         expected=raw["expected"],
@@ -215,7 +240,10 @@ def load_claims(
     seen: dict[tuple[str, str], str] = {}
     for path in sorted(str(p) for p in paths):
         try:
-            doc = yaml.safe_load(Path(path).read_text())
+            doc = load_yaml(path)  # a key given twice (`expected:` twice) is an error, named
+        except DuplicateKeyError as exc:
+            problems.append(str(exc))
+            continue
         except yaml.YAMLError as exc:
             problems.append(f"{path}: not valid YAML: {exc}")
             continue

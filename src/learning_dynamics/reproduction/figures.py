@@ -1,4 +1,5 @@
-"""The scorecard figure: every claim's reproduced value relative to expected ± tolerance."""
+"""The scorecard figure: every claim's reproduced value relative to expected ± tolerance;
+reproductions as filled markers, consistency checks as open ones, counted apart in the title."""
 
 from __future__ import annotations
 
@@ -42,15 +43,21 @@ def plot_scorecard(scorecard: str, pdf: str, png: str) -> None:
     y = np.arange(n)[::-1]
     ax.axvspan(-1, 1, color="0.9", zorder=0, label="within tolerance")
     ax.axvline(0, color="0.5", lw=0.8)
-    for status, colour in COLOURS.items():
-        pick = (table.status == status).to_numpy()
-        inside = pick & (np.abs(z) <= LIMIT)
-        outside = pick & ~(np.abs(z) <= LIMIT)
-        ax.scatter(z[inside], y[inside], color=colour, s=22, zorder=3, label=status)
-        edge = np.where(np.nan_to_num(z[outside], posinf=1, neginf=-1) < 0, -LIMIT, LIMIT)
-        for side, marker in ((-LIMIT, "<"), (LIMIT, ">")):
-            at = edge == side
-            ax.scatter(edge[at], y[outside][at], color=colour, marker=marker, s=30, zorder=3)
+    consistency = (table.kind == "consistency").to_numpy()
+    labels = {"reproduced": "consistency check holds", "differs": "consistency check fails"}
+    for kind in ("reproduction", "consistency"):
+        for status, colour in COLOURS.items():
+            pick = (table.status == status).to_numpy() & (consistency == (kind == "consistency"))
+            inside = pick & (np.abs(z) <= LIMIT)
+            outside = pick & ~(np.abs(z) <= LIMIT)
+            label = status if kind == "reproduction" else labels[status]
+            face = colour if kind == "reproduction" else "none"
+            style = dict(edgecolors=colour, facecolors=face, zorder=3)
+            ax.scatter(z[inside], y[inside], s=22, label=label if pick.any() else None, **style)
+            edge = np.where(np.nan_to_num(z[outside], posinf=1, neginf=-1) < 0, -LIMIT, LIMIT)
+            for side, marker in ((-LIMIT, "<"), (LIMIT, ">")):
+                at = edge == side
+                ax.scatter(edge[at], y[outside][at], marker=marker, s=30, **style)
     studies = table.study.to_numpy()
     for i in range(1, n):
         if studies[i] != studies[i - 1]:
@@ -60,8 +67,14 @@ def plot_scorecard(scorecard: str, pdf: str, png: str) -> None:
     ax.set_xlim(-LIMIT - 0.4, LIMIT + 0.4)
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel("(reproduced − expected) / tolerance   (triangles: beyond ±3 or no value)")
-    ok = int((table.status == "reproduced").sum())
-    ax.set_title(f"Reproduction scorecard: {ok} reproduced, {n - ok} differ", pad=24)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
+    rep = table.kind == "reproduction"
+    ok = int((rep & (table.status == "reproduced")).sum())
+    held = int((~rep & (table.status == "reproduced")).sum())
+    ax.set_title(
+        f"Reproduction scorecard: {ok} of {int(rep.sum())} reproductions reproduced;"
+        f" {held} of {int((~rep).sum())} consistency checks hold (open markers)",
+        pad=20,
+    )
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=5, frameon=False, fontsize=7)
     ax.grid(axis="y", alpha=0)
     save_figure(fig, pdf, png)

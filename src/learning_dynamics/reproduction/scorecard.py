@@ -1,17 +1,23 @@
 """The reproduction scorecard: every claim's reproduced value against its expected value.
 
 `build` (the `scorecard` verb) reads the claims files and the files they name under `results/`,
-and writes `scorecard.csv` (columns `study, claim, source, expected, tolerance, reproduced, status,
-note`) and `scorecard.md`. A claim is `reproduced` when its value lies within its tolerance of the
-expected value (exact match for strings and booleans), else `differs`; a claim that differs is
-never dropped: its note gives the claim's stated deviation, or "unknown". A value that cannot be
-read (a missing key, no matching row) is a claim that differs, with the reason in the note.
+and writes `scorecard.csv` (columns `study, claim, kind, source, expected, tolerance, reproduced,
+status, note`) and `scorecard.md`. A claim is `reproduced` when its value lies within its
+tolerance of the expected value (exact match for strings and booleans), else `differs`; a claim
+that differs is never dropped: its note gives the claim's stated deviation, or "unknown". A value
+that cannot be read (a missing key, no matching row) is a claim that differs, with the reason in
+the note. Reads are strict: a file that is empty, cut off mid-row, not valid JSON or a symlink out
+of `results/`, and a value that is NaN or ±inf (also one row among those an `agg` combines), make
+the claim differ with the file named, never pass for a number.
+Counts (`counts_line`) are of reproductions; consistency checks (`kind: consistency`: true by
+construction or the project's own measured number) are counted apart.
 """
 
 from __future__ import annotations
 
+import csv
 import functools
-import json
+import io
 import math
 import os
 import re
@@ -22,9 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ..io import atomic_path, write_csv
+from ..strict import json_text
 from .claims import Claim, claim_files, load_claims
 
-COLUMNS = ["study", "claim", "source", "expected", "tolerance", "reproduced", "status", "note"]
+COLUMNS = ["study", "claim", "kind", "source", "expected", "tolerance", "reproduced", "status",
+           "note"]  # fmt: skip
 LEVELS = ("quick", "default", "full")
 
 
@@ -33,13 +41,49 @@ class NoValue(LookupError):
 
 
 @functools.lru_cache(maxsize=64)
-def _json(path: str, mtime: float) -> Any:
-    return json.loads(Path(path).read_text())
+def _json(path: str, name: str, mtime: float) -> Any:
+    try:
+        return json_text(Path(path).read_text(), name, allow_nan=True)
+    except (OSError, ValueError) as err:  # DuplicateKeyError, UnicodeDecodeError: ValueErrors
+        raise NoValue(f"{name} cannot be read: {err}") from None
 
 
 @functools.lru_cache(maxsize=64)
-def _csv(path: str, mtime: float) -> pd.DataFrame:
-    return pd.read_csv(path)
+def _csv(path: str, name: str, mtime: float) -> pd.DataFrame:
+    """The table, once its text is whole: not empty, ending in a newline, every row as wide as
+    the header (pandas would pad a row cut short with NaN)."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise NoValue(f"{name} cannot be read: {err}") from None
+    if not text.strip():
+        raise NoValue(f"{name} is empty")
+    if not text.endswith("\n"):
+        raise NoValue(f"{name} is cut off (its last line does not end)")
+    rows = [r for r in csv.reader(io.StringIO(text)) if r]
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(rows[0]):
+            raise NoValue(
+                f"{name} is damaged: line {i} has {len(row)} fields, the header {len(rows[0])}"
+            )
+    return pd.read_csv(io.StringIO(text))
+
+
+def _inside(results: str | os.PathLike, file: str) -> Path:
+    """results/<file>, which must exist and, symlinks resolved, lie inside results/."""
+    path = Path(results) / file
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    real = path.resolve()
+    if not real.is_relative_to(Path(results).resolve()):
+        raise NoValue(f"{file} resolves to {real}, outside {results}/ (a symlink)")
+    return path
+
+
+def _finite(value: Any, where: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise NoValue(f"{where} is {value}")
+    return value
 
 
 def _matches(column: pd.Series, wanted: Any) -> pd.Series:
@@ -55,12 +99,13 @@ def _matches(column: pd.Series, wanted: Any) -> pd.Series:
 
 def read_value(claim: Claim, results: str | os.PathLike) -> Any:
     """The reproduced value of `claim` from its file under `results`; NoValue says why none."""
-    path = Path(results) / claim.value.file
-    if not path.exists():
-        raise FileNotFoundError(f"{claim.path}: claim {claim.id!r}: {path} does not exist")
+    try:
+        path = _inside(results, claim.value.file)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{claim.path}: claim {claim.id!r}: {err}") from None
     v = claim.value
     if v.key is not None:
-        node = _json(str(path), path.stat().st_mtime)
+        node = _json(str(path), v.file, path.stat().st_mtime)
         walked = []
         for part in v.key.split("."):
             walked.append(part)
@@ -76,8 +121,8 @@ def read_value(claim: Claim, results: str | os.PathLike) -> Any:
                 raise NoValue(f"no key {'.'.join(walked)!r} in {v.file}")
         if isinstance(node, (dict, list)) or node is None:
             raise NoValue(f"{v.key!r} in {v.file} is {type(node).__name__}, not a value")
-        return node
-    table = _csv(str(path), path.stat().st_mtime)
+        return _finite(node, f"{v.key!r} in {v.file}")
+    table = _csv(str(path), v.file, path.stat().st_mtime)
     for name in [v.column, *(k for k, _ in v.where)]:
         if name not in table.columns:
             raise NoValue(f"no column {name!r} in {v.file}")
@@ -89,6 +134,10 @@ def read_value(claim: Claim, results: str | os.PathLike) -> Any:
         return len(picked)
     if len(picked) == 0:
         raise NoValue(f"no row of {v.file} matches {dict(v.where)}")
+    if pd.api.types.is_numeric_dtype(picked) and not pd.api.types.is_bool_dtype(picked):
+        bad = int((~np.isfinite(picked.to_numpy(float))).sum())
+        if bad:  # pandas' min/mean/... would skip a NaN and grade the other rows
+            raise NoValue(f"{bad} of {len(picked)} rows of {v.file} hold NaN or inf in {v.column}")
     if v.agg is None:
         if len(picked) != 1:
             raise NoValue(f"{len(picked)} rows of {v.file} match {dict(v.where)}; give an agg")
@@ -135,6 +184,7 @@ def evaluate(claim: Claim, results: str | os.PathLike, level: str = "default") -
     return {
         "study": claim.study,
         "claim": claim.id,
+        "kind": claim.kind,
         "source": claim.source,
         "expected": _fmt(claim.expected),
         "tolerance": str(claim.tolerance),
@@ -154,16 +204,15 @@ def scorecard(claims: list[Claim], results: str | os.PathLike, level: str) -> pd
 def markdown(table: pd.DataFrame, claims: list[Claim], level: str) -> str:
     """The scorecard as a Markdown page: counts, then one table row per claim."""
     by_id = {(c.study, c.id): c for c in claims}
-    n_ok = int((table.status == "reproduced").sum())
     lines = [
         "# Reproduction scorecard",
         "",
-        f"Level: **{level}**. {n_ok} reproduced, {len(table) - n_ok} differ"
-        f" ({len(table)} claims). Expected values are for the default config;"
+        f"Level: **{level}**. {counts(table)}. Expected values are for the default config;"
         " claims come from `config/claims/*.yaml`.",
         "",
-        "| study | claim | what | source | expected | tolerance | reproduced | status | note |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| study | claim | kind | what | source | expected | tolerance | reproduced | status"
+        " | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
 
     def cell(text: str) -> str:
@@ -172,8 +221,8 @@ def markdown(table: pd.DataFrame, claims: list[Claim], level: str) -> str:
     for row in table.itertuples(index=False):
         c = by_id[(row.study, row.claim)]
         status = "**differs**" if row.status == "differs" else row.status
-        cells = [row.study, f"`{row.claim}`", c.claim, row.source, row.expected, row.tolerance,
-                 row.reproduced, status, row.note]  # fmt: skip
+        cells = [row.study, f"`{row.claim}`", row.kind, c.claim, row.source, row.expected,
+                 row.tolerance, row.reproduced, status, row.note]  # fmt: skip
         lines.append("| " + " | ".join(cell(x) for x in cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -196,9 +245,20 @@ def build(
     print(counts_line(table, md))
 
 
+def counts(table: pd.DataFrame) -> str:
+    """The headline: reproductions reproduced and differing; consistency checks apart."""
+    ok = table.status == "reproduced"
+    rep = table.kind == "reproduction"
+    n, n_ok = int(rep.sum()), int((ok & rep).sum())
+    m, m_ok = int((~rep).sum()), int((ok & ~rep).sum())
+    return (
+        f"{n_ok} reproduced, {n - n_ok} differ (of {n} reproductions);"
+        f" consistency checks: {m_ok} hold, {m - m_ok} fail (of {m})"
+    )
+
+
 def counts_line(table: pd.DataFrame, where: str) -> str:
-    n_ok = int((table.status == "reproduced").sum())
-    return f"{n_ok} reproduced, {len(table) - n_ok} differ; the table is {where}"
+    return f"{counts(table)}; the table is {where}"
 
 
 def summary(scorecard: str = "results/reproduction/scorecard.csv") -> None:
@@ -209,4 +269,5 @@ def summary(scorecard: str = "results/reproduction/scorecard.csv") -> None:
     level = found.group(1) if found else "unknown"
     print(f"Reproduction scorecard (level {level}): {counts_line(table, str(md))}")
     for row in table[table.status == "differs"].itertuples(index=False):
-        print(f"  differs: {row.study}/{row.claim}: {row.note}")
+        what = "differs" if row.kind == "reproduction" else "fails (consistency)"
+        print(f"  {what}: {row.study}/{row.claim}: {row.note}")
