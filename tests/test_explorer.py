@@ -120,6 +120,15 @@ def test_linear_page_shows_the_map_and_modes_of_the_last_step(built, browser):
         s, final_map = f["s"][()], f["map"][-1]
     close(trace(page, "u/s, GD at the step")["y"], u / s, rtol=1e-5)
     close(trace(page, "W₂W₁ at the step")["y"], final_map.ravel(), rtol=1e-5, atol=1e-9)
+    # play starts again from the first step and moves the slider; pause stops it there
+    page.locator(".updatemenu-button", has_text="play").first.click()
+    page.wait_for_function("explorer.state.frame >= 2")
+    page.locator(".updatemenu-button", has_text="pause").first.click()
+    page.wait_for_function("explorer.state.drawing === null")
+    frame = page.evaluate("explorer.state.frame")
+    page.wait_for_timeout(500)
+    assert page.evaluate("explorer.state.frame") == frame < page.evaluate("explorer.frames") - 1
+    assert page.evaluate("document.getElementById('ld-plot').layout.sliders[0].active") == frame
     assert errors == []
 
 

@@ -100,7 +100,8 @@ class Page:
         self.view_traces: list[dict[int, dict[str, Any]]] = [{} for _ in self.views]
         self.view_layout: list[dict[str, Any]] = [{} for _ in self.views]
         self._curves: dict[tuple, tuple[int, int]] = {}  # (row, col, name) -> its two traces
-        self._xs: dict[tuple, tuple] = {}  # (id(steps), log) -> (steps, its thinned, frame steps)
+        # (id(steps), log, points) -> (steps, thinned steps, frame steps): views share them
+        self._xs: dict[tuple, tuple] = {}
 
     @property
     def frames(self) -> int:
@@ -177,13 +178,14 @@ class Page:
         name: str = "loss",
         view: int | None = None,
         log: bool = False,
+        points: int = CURVE_POINTS,
         **line: Any,
     ) -> tuple[int, int]:
-        """A curve over all `steps` (thinned to `CURVE_POINTS`, evenly in log(1 + step) with
-        `log`) and a marker at the slider's step (the last recorded value at or before it).
+        """A curve over all `steps` (thinned to `points`, evenly in log(1 + step) with `log`)
+        and a marker at the slider's step (the last recorded value at or before it).
         With `view`, one curve per view: call once per view with the same row, col and name;
         the traces are shared. Returns the indices of the two traces."""
-        idx = thin(len(steps), log=log)
+        idx = thin(len(steps), points, log=log)
         key = (row, col, name)
         made = self._curves
         if key not in made:
@@ -201,7 +203,8 @@ class Page:
             made[key] = (c, m)
         c, m = made[key]
         # the x arrays are kept (by the steps' identity), so views sharing steps share them
-        xs = self._xs.setdefault((id(steps), log), (steps, steps[idx], self.steps[:, None]))
+        shared = (id(steps), log, points)
+        xs = self._xs.setdefault(shared, (steps, steps[idx], self.steps[:, None]))
         self.bind(c, "x", xs[1], fixed=True, view=view)
         self.bind(c, "y", np.asarray(values)[idx], fixed=True, view=view)
         self.bind(m, "x", xs[2], view=view)

@@ -10,6 +10,9 @@ from plotly.subplots import make_subplots
 from ..explorer import Page, colorbar, frame_indices, frames_within
 from ..history import History
 
+SEEDS = 32  # ensemble seeds in the dropdown (full.yaml trains 256: each seed costs frames)
+LOSS_POINTS = 500  # points of each seed's loss curve
+
 
 def _runs(main: str, ensemble: str) -> list[tuple[str, np.ndarray, dict[str, np.ndarray]]]:
     """(label, snapshot steps, arrays) of the seed-42 run and of each ensemble member."""
@@ -19,7 +22,7 @@ def _runs(main: str, ensemble: str) -> list[tuple[str, np.ndarray, dict[str, np.
             steps, seeds = h.steps("params"), h.seed
             w_e, w_u = h.read("params", "W_E"), h.read("params", "W_U")
             loss_steps, loss = h.steps("metrics"), h.read("metrics", "loss")
-        for k, seed in enumerate(seeds):
+        for k, seed in enumerate(seeds[:SEEDS]):
             arrays = {"W_E": w_e[:, k], "W_U": w_u[:, k], "loss_step": loss_steps}
             out.append((f"seed {seed} ({kind})", steps, {**arrays, "loss": loss[:, k]}))
     return out
@@ -30,7 +33,7 @@ def page(main: str, ensemble: str, out: str) -> None:
     2-D points labelled by feature (the seed's markers and text, axes fixed at ±1.1 the largest
     weight of any epoch), W_U·W_E and ReLU(W_U·W_E) (magma, each on one colour scale over all
     epochs: the seed's `const_colorbar`), and the loss with a marker at the slider's epoch; a
-    dropdown over the seed-42 run and the ensemble's seeds."""
+    dropdown over the seed-42 run and the ensemble's seeds (its first `SEEDS`)."""
     runs = _runs(main, ensemble)
     steps = runs[0][1]
     for label, other, _ in runs:
@@ -90,7 +93,7 @@ def page(main: str, ensemble: str, out: str) -> None:
             limit = 1.1 * float(np.abs(w).max())
             p.on_view(v, **{f"xaxis{axis}_range": [-limit, limit]})
             p.on_view(v, **{f"yaxis{axis}_range": [-limit, limit]})
-        p.curve(a["loss_step"], a["loss"], 1, 3, name="loss", view=v, color="#636efa")
+        p.curve(a["loss_step"], a["loss"], 1, 3, "loss", v, points=LOSS_POINTS, color="#636efa")
     for col in (1, 2):
         fig.update_xaxes(title_text="X Value", row=1, col=col)
         fig.update_yaxes(title_text="Y Value", row=1, col=col)
