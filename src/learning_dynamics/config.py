@@ -132,6 +132,17 @@ def check_config(config: dict[str, Any]) -> None:
         )
 
 
+def llc_sampler_problems(key: str, block: dict[str, Any]) -> list[str]:
+    """Checks of an LLC sampler block (`learning_dynamics.llc.SGLDConfig`, a study's `llc`):
+    the estimate needs at least two kept draws, to compare their halves."""
+    if block["burn_in"] > block["steps"] - 2:
+        return [
+            f"{key}.burn_in: {block['burn_in']} leaves fewer than 2 of {key}.steps = "
+            f"{block['steps']} SGLD draws for the estimate; at most {block['steps'] - 2}"
+        ]
+    return []
+
+
 def check_config_files(paths: list[str | os.PathLike]) -> None:
     """Raise ConfigError naming each key a config file repeats (Snakemake's YAML reader keeps the
     last of two equal keys, silently dropping the first block)."""

@@ -174,3 +174,68 @@ rule linear_explorer:
         f"{BENCH}/figures/linear_explorer.tsv"
     shell:
         "{LD} linear explore --extract {input} --out {output.html} > {log} 2>&1"
+
+
+# The local learning coefficient (linear/llc.py): first against Aoyagi's closed form, then over
+# the seed's run (stored snapshots; no retraining).
+rule linear_llc_validate:
+    input:
+        config=config_file(f"{LN_DIR}/llc/validation.config.json", LN["llc"]["validation"]),
+    output:
+        table=f"{LN_DIR}/llc/validation.csv",
+        arrays=f"{LN_DIR}/llc/validation.h5",
+    log:
+        f"{LOGS}/linear/llc_validate.log",
+    benchmark:
+        f"{BENCH}/linear/llc_validate.tsv"
+    shell:
+        "{LD} linear llc_validate --config {input.config} --table {output.table}"
+        " --arrays {output.arrays} --threads 1 > {log} 2>&1"
+
+
+rule linear_llc_estimate:
+    input:
+        history=f"{LN_DIR}/main/history.h5",
+        data=rules.linear_data.output[0],
+        extract=f"{LN_DIR}/main/extract.h5",
+        config=config_file(
+            f"{LN_DIR}/llc/config.json",
+            {k: v for k, v in LN["llc"].items() if k != "validation"},
+        ),
+    output:
+        arrays=f"{LN_DIR}/llc/main.h5",
+        summary=f"{LN_DIR}/llc/summary.json",
+    log:
+        f"{LOGS}/linear/llc_main.log",
+    benchmark:
+        f"{BENCH}/linear/llc_main.tsv"
+    shell:
+        "{LD} linear llc --config {input.config} --history {input.history} --data {input.data}"
+        " --extract {input.extract} --out {output.arrays} --summary {output.summary}"
+        " --threads 1 > {log} 2>&1"
+
+
+rule linear_llc_validation:
+    input:
+        table=f"{LN_DIR}/llc/validation.csv",
+        arrays=f"{LN_DIR}/llc/validation.h5",
+    output:
+        **figure("linear_llc_validation"),
+    log:
+        f"{LOGS}/figures/linear_llc_validation.log",
+    shell:
+        "{LD} linear plot_llc_validation --table {input.table} --arrays {input.arrays}"
+        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+
+
+rule linear_llc:
+    input:
+        llc=f"{LN_DIR}/llc/main.h5",
+        extract=f"{LN_DIR}/main/extract.h5",
+    output:
+        **figure("linear_llc"),
+    log:
+        f"{LOGS}/figures/linear_llc.log",
+    shell:
+        "{LD} linear plot_llc --llc {input.llc} --extract {input.extract}"
+        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"

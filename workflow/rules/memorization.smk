@@ -266,3 +266,35 @@ rule memorization_explorer:
     shell:
         "{LD} memorization explore --history {input.history} --data {input.data}"
         " --out {output.html} > {log} 2>&1"
+
+
+# The local learning coefficient and essential dynamics of cell 1's run (memorization/llc.py),
+# from its stored history.
+rule memorization_llc_estimate:
+    input:
+        history=f"{MZ_DIR}/dynamics/history.h5",
+        data=f"{MZ_DIR}/dynamics/data.h5",
+        config=config_file(f"{MZ_DIR}/llc/config.json", MZ["llc"]),
+    output:
+        arrays=f"{MZ_DIR}/llc/llc.h5",
+        summary=f"{MZ_DIR}/llc/summary.json",
+    log:
+        f"{LOGS}/memorization/llc.log",
+    benchmark:
+        f"{BENCH}/memorization/llc.tsv"
+    shell:
+        "{LD} memorization llc --config {input.config} --history {input.history}"
+        " --data {input.data} --out {output.arrays} --summary {output.summary}"
+        " --threads 1 > {log} 2>&1"
+
+
+rule memorization_llc:
+    input:
+        f"{MZ_DIR}/llc/llc.h5",
+    output:
+        **figure("memorization_llc"),
+    log:
+        f"{LOGS}/figures/memorization_llc.log",
+    shell:
+        "{LD} memorization plot_llc --llc {input} --pdf {output.pdf} --png {output.png}"
+        " > {log} 2>&1"

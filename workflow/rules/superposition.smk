@@ -152,3 +152,37 @@ rule superposition_explorer:
     shell:
         "{LD} superposition explore --main {input.main} --ensemble {input.ensemble}"
         " --out {output.html} > {log} 2>&1"
+
+
+# The local learning coefficient and essential dynamics over training (superposition/llc.py),
+# from the stored histories of seed 42 and of the ensemble seeds that plateau, then drop.
+rule superposition_llc_estimate:
+    input:
+        main=f"{SP_DIR}/main/history.h5",
+        ensemble=f"{SP_DIR}/ensemble/history.h5",
+        members=f"{SP_DIR}/ensemble/members.csv",
+        config=config_file(f"{SP_DIR}/llc/config.json", SP["llc"]),
+    output:
+        arrays=f"{SP_DIR}/llc/llc.h5",
+        summary=f"{SP_DIR}/llc/summary.json",
+    log:
+        f"{LOGS}/superposition/llc.log",
+    benchmark:
+        f"{BENCH}/superposition/llc.tsv"
+    shell:
+        "{LD} superposition llc --config {input.config} --main {input.main}"
+        " --ensemble {input.ensemble} --members {input.members} --out {output.arrays}"
+        " --summary {output.summary} --threads 1 > {log} 2>&1"
+
+
+rule superposition_llc:
+    input:
+        llc=f"{SP_DIR}/llc/llc.h5",
+        plateaus=f"{SP_DIR}/main/plateaus.csv",
+    output:
+        **figure("superposition_llc"),
+    log:
+        f"{LOGS}/figures/superposition_llc.log",
+    shell:
+        "{LD} superposition plot_llc --llc {input.llc} --plateaus {input.plateaus}"
+        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"

@@ -1,5 +1,6 @@
 """Semantic checks of the `linear` config block beyond its schema.yaml: the teacher fits the
-input dimension.
+input dimension; the LLC sampler keeps draws; every validation case has a true rank the
+closed form covers.
 
 Run by `config.check_config` once the schema has passed (every key exists and has its type); each
 problem is one "dotted.key: message", reported with every other study's before any job runs.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config import llc_sampler_problems
 from ..limits import Grid, snapshots
 
 
@@ -22,6 +24,14 @@ def check(c: dict[str, Any]) -> list[str]:
             f"(len(teacher) x dim) matrix and linear.dim = {c['dim']}: give at most {c['dim']}"
         )
     # linear.sweep.jobs may exceed the grid: grids.job_count caps it at one job per point
+    out += llc_sampler_problems("linear.llc", c["llc"])
+    out += llc_sampler_problems("linear.llc.validation", c["llc"]["validation"])
+    for k, (m, n, h, r) in enumerate(c["llc"]["validation"]["cases"]):
+        if h and r > min(m, n, h):
+            out.append(
+                f"linear.llc.validation.cases[{k}]: true rank r = {r} exceeds min(M, N, H) = "
+                f"{min(m, n, h)}; Aoyagi's formula has no case for it"
+            )
     return out
 
 

@@ -6,7 +6,8 @@ Modules: `runs` (the training jobs a config defines), `laws` (data laws, samplin
 verbs), `interp` (the math of the interpretability cells: attention maps, head contributions,
 projections), `results` (the extract verb and the types every cell shares), `cells` (one module
 per notebook cell with its analysis and figure, and the registry the analyse verb looks cells up
-in), `panels` (figure panels several cells draw), `reference` (the seed-style single
+in), `panels` (figure panels several cells draw), `llc` (the local learning coefficient and
+essential dynamics of cell 1's run), `reference` (the seed-style single
 run, for tests and the benchmark).
 """
 
@@ -29,4 +30,6 @@ VERBS = {
     "plot_capacity_heads": "cells.capacity:plot",
     "plot_capacity_head_dim": "cells.capacity:plot",
     "plot_capacity_embed_dim": "cells.capacity:plot",
+    "llc": "llc:estimate",
+    "plot_llc": "llc:plot",
 }

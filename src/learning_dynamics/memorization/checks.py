@@ -12,12 +12,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..config import llc_sampler_problems
 from ..limits import Grid, axis_size, snapshots
 
 
 def check(c: dict[str, Any]) -> list[str]:
     """Every problem of the `memorization` block `c` that no single key shows."""
-    out = []
+    out = llc_sampler_problems("memorization.llc", c["llc"])
+    members = 2 * (1 + len(c["dynamics"].get("extra_seeds", [])))  # both losses per init seed
+    if c["llc"]["member"] >= members:
+        out.append(
+            f"memorization.llc.member: {c['llc']['member']}, but the dynamics job has "
+            f"{members} members (0..{members - 1})"
+        )
     cap = c["capacity"]
     for axis in ("heads", "head_dim", "embed_dim"):
         lo, hi = cap[axis]["min"], cap[axis]["max"]

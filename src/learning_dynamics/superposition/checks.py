@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config import llc_sampler_problems
 from ..limits import Grid, snapshots
 
 
@@ -22,7 +23,7 @@ def check(c: dict[str, Any]) -> list[str]:
             f"superposition.figure_epochs: {late} lie beyond the last epoch "
             f"(superposition.epochs = {c['epochs']}); the figure would show epoch {c['epochs']}"
         )
-    return out
+    return out + llc_sampler_problems("superposition.llc", c["llc"])
 
 
 def grids(c: dict[str, Any]) -> list[Grid]:
