@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: setup paper quick test bench report lint clean gpu-check
+.PHONY: setup paper quick test test-fast bench report lint clean gpu-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ quick: setup                         ## every figure at the small budgets of con
 
 test: setup                          ## the test suite (quick budgets, a few minutes)
 	$(BIN)/pytest
+
+test-fast: setup                     ## the suite less the tests marked slow (end-to-end builds, SLURM)
+	$(BIN)/pytest -m "not slow"
 
 bench: setup                         ## benchmarks: the project against seed-style loops
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -21,9 +21,10 @@ import numpy as np
 import torch
 
 from learning_dynamics.devices import set_threads
-from learning_dynamics.grokking.model import build_trainer, member_data, pairs
+from learning_dynamics.grokking.model import member_data, pairs
 from learning_dynamics.grokking.reference import seed_style_run
 from learning_dynamics.grokking.runs import RunConfig, grid
+from learning_dynamics.grokking.train import build_trainer
 
 RUNS, STEPS, N, TRAIN, WIDTH, OUT = 100, 10000, 55, 45, 200, 10
 CHUNK = 20

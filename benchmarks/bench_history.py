@@ -25,6 +25,7 @@ import yaml
 from learning_dynamics import history
 from learning_dynamics.devices import set_threads
 from learning_dynamics.history import History, _create, run_attrs
+from learning_dynamics.io import LIBVER
 from learning_dynamics.superposition import run_config
 from learning_dynamics.superposition.model import ToyModelTrainer, init_weights
 from learning_dynamics.training import fit
@@ -77,7 +78,7 @@ def train(cfg: dict, out: Path) -> np.ndarray:
 def write(arrays: dict[str, dict[str, np.ndarray]], out: Path) -> np.ndarray:
     """Append every series in blocks of HANDOVER_BYTES, as the writer's thread does."""
     start = clock()
-    with h5py.File(out, "w", libver=history.LIBVER) as f:
+    with h5py.File(out, "w", libver=LIBVER) as f:
         for series, columns in arrays.items():
             group = f.create_group(series)
             n = len(columns["step"])

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import yaml
 
-from learning_dynamics.history import write_arrays
+from learning_dynamics.io import write_arrays
 from learning_dynamics.linear import analysis, model
 from learning_dynamics.linear.runs import run_config, sweep_job_config, sweep_jobs
 

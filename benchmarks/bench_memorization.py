@@ -69,7 +69,7 @@ def seed_style(steps: int) -> dict[str, float]:
 def project(steps: int) -> dict[str, float]:
     from learning_dynamics.history import History, run_attrs
     from learning_dynamics.memorization.laws import make_law
-    from learning_dynamics.memorization.model import JobTrainer
+    from learning_dynamics.memorization.train import JobTrainer
     from learning_dynamics.training import fit
 
     config = {"steps": steps, "batch": BATCH, "lr": LR, "snapshot_every": 50, "members": [CELL]}

@@ -29,7 +29,6 @@ def typed(
     ks: list[int],
     files: str | list[str],
     config: dict[str, Any],
-    loose,
     rate: float = 0.5,
 ) -> dict:
     """A verb with every kind of hint."""
@@ -45,7 +44,7 @@ def test_values_take_the_type_of_their_hint(tmp_path):
     config.write_text(json.dumps({"lr": 0.1, "seeds": [1, 2]}))
     args = parse(
         "--n", "3", "--x", "1e-3", "--name", "007", "--path", "a/b", "--flag", "false",
-        "--ks", "1", "2", "--files", "one.h5", "--config", str(config), "--loose", "a",
+        "--ks", "1", "2", "--files", "one.h5", "--config", str(config),
     )  # fmt: skip
     assert args["n"] == 3 and args["x"] == 1e-3 and args["name"] == "007"
     assert args["path"] == Path("a/b") and args["flag"] is False
@@ -53,9 +52,17 @@ def test_values_take_the_type_of_their_hint(tmp_path):
     assert args["config"] == {"lr": 0.1, "seeds": [1, 2]}
     assert args["rate"] == 0.5 and args["threads"] is None
     # an inline JSON object is a config too (what a rule without a config file passes)
-    inline = parse(*"--n 1 --x 1 --name a --path p --flag 1 --ks --files f --loose a".split(),
+    inline = parse(*"--n 1 --x 1 --name a --path p --flag 1 --ks --files f".split(),
                    "--config", '{"a": 1}')  # fmt: skip
     assert inline["config"] == {"a": 1} and inline["ks"] == []
+
+
+def test_a_parameter_without_a_hint_is_refused():
+    def loose(out: str, anything) -> None:
+        """A verb that does not say what `anything` takes."""
+
+    with pytest.raises(TypeError, match="x loose: parameter 'anything' has no type hint"):
+        verb_parser("x", "loose", loose)
 
 
 def test_bad_values_are_refused_naming_the_option(capsys):

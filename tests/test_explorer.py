@@ -162,7 +162,8 @@ def test_memorization_page_shows_the_last_attention_maps(built, browser):
 
     from learning_dynamics.memorization import interp
     from learning_dynamics.memorization.laws import prior
-    from learning_dynamics.memorization.model import Arch, read_laws, skip_coefficients
+    from learning_dynamics.memorization.model import Arch, skip_coefficients
+    from learning_dynamics.memorization.train import read_laws
 
     page, errors, last = opened_at_end(browser, built / "figures" / "memorization_explorer.html")
     job = built / "memorization" / "dynamics"

@@ -22,12 +22,11 @@ from test_history_training import read_all, run
 
 from learning_dynamics import history, runconfig, studies, training
 from learning_dynamics.config import LEVELS, ConfigError, check_config, load, semantic_problems
-from learning_dynamics.history import (
+from learning_dynamics.history import History, HistoryIntegrityError, HistoryWriter
+from learning_dynamics.io import (
     DamagedFileError,
     DiskFullError,
-    History,
-    HistoryIntegrityError,
-    HistoryWriter,
+    is_disk_full,
     read_arrays,
     write_arrays,
 )
@@ -192,9 +191,9 @@ def test_full_disk_names_the_checkpoint(tmp_path, monkeypatch):
 
 
 def test_hdf5s_and_torchs_disk_full_errors_are_recognised():
-    assert history.is_disk_full(OSError("Can't write data (file write failed: errno = 28, ...)"))
-    assert history.is_disk_full(RuntimeError("[enforce fail] No space left on device"))
-    assert not history.is_disk_full(OSError(errno.EACCES, "Permission denied"))
+    assert is_disk_full(OSError("Can't write data (file write failed: errno = 28, ...)"))
+    assert is_disk_full(RuntimeError("[enforce fail] No space left on device"))
+    assert not is_disk_full(OSError(errno.EACCES, "Permission denied"))
 
 
 # ---- 1: steps verified before a history is marked complete -------------------------------------

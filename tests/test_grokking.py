@@ -20,14 +20,16 @@ from learning_dynamics.grokking.analysis import (
     median_steps,
     member_table,
     phase,
+    predicted_accuracy,
+    weight_decay_effect,
+)
+from learning_dynamics.grokking.analysis import (
+    cells as cells_verb,
 )
 from learning_dynamics.grokking.figures import pairs_label, plot_phases
 from learning_dynamics.grokking.model import (
-    SettlingTrainer,
     authors_modules,
-    build_trainer,
     init_params,
-    make_data,
     member_data,
     pairs,
     parallelogram_matrix,
@@ -40,16 +42,28 @@ from learning_dynamics.grokking.theory import (
     constraint_matrix,
     constraint_rank,
     crossing,
+    effective_dynamics,
+    effective_first_step,
     forced_share,
     forces_line,
+    representation_rqi,
 )
-from learning_dynamics.history import read_arrays, write_arrays
+from learning_dynamics.grokking.train import SettlingTrainer, build_trainer, make_data
+from learning_dynamics.io import read_arrays, write_arrays
 from learning_dynamics.training import run_steps
 
 torch.set_num_threads(1)  # the machine's cores are shared; one thread is also the fastest here
 
 P = 10
-ANALYSIS = {"acc": 0.9, "rqi": 0.99, "rqi_paper": 0.95, "comprehension_window": 1000, "p": P}
+ANALYSIS = {
+    "acc": 0.9,
+    "rqi": 0.99,
+    "rqi_paper": 0.95,
+    "comprehension_window": 1000,
+    "p": P,
+    "rqi_eps": 0.01,
+    "steps": 500,
+}
 
 
 def loop_rqi(rep: np.ndarray, eps: float = 0.01) -> float:
@@ -178,9 +192,13 @@ def test_small_phase_diagram_has_every_cell_filled_and_labelled(tmp_path, quick_
     for job in range(n_jobs):
         config = run_config(study, "lr", job) | {"steps": 500}
         cfg = RunConfig.from_dict(config)
+        data = job_data(cfg, tmp_path)
+        start = build_trainer(cfg, data).snapshot()["params"]["rep"]
         trainer, m = run_ensemble(cfg, tmp_path, config["steps"])
         path = tmp_path / f"extract{job}.h5"
         arrays = {"metric_step": np.arange(config["steps"]), **m}
+        end = trainer.snapshot()["params"]["rep"]
+        arrays |= {"rep": torch.stack([start, end]).numpy(), "member/mask": data["mask"]}
         arrays |= {f"member/{k}": np.asarray(config[k]) for k in config if k.endswith("s")}
         write_arrays(path, {k: v for k, v in arrays.items() if k != "member/steps"})
         extracts.append(str(path))
@@ -195,11 +213,15 @@ def test_small_phase_diagram_has_every_cell_filled_and_labelled(tmp_path, quick_
     assert set(table.phase) <= set(PHASES) and table.phase.nunique() >= 2
     # Delay is defined exactly where both times are.
     assert (table.delay.notna() == (table.t_train.notna() & table.t_test.notna())).all()
-    # The figure draws from the tables alone (this grid relabelled stands in for the wd grid).
-    table.to_csv(tmp_path / "lr.csv", index=False)
-    table.assign(dec_wd=table.rep_lr).to_csv(tmp_path / "wd.csv", index=False)
-    csv = [str(tmp_path / f"{name}.csv") for name in ("lr", "wd")]
-    plot_phases(*csv, str(tmp_path / "phases.pdf"), str(tmp_path / "phases.png"), 500, 500)
+    # The figure draws from the cells files alone, as the rules make them: members.csv -> verb
+    # `cells` -> cells.csv (this grid relabelled stands in for the wd grid).
+    table.to_csv(tmp_path / "lr_members.csv", index=False)
+    table.assign(dec_wd=table.rep_lr).to_csv(tmp_path / "wd_members.csv", index=False)
+    csv = [str(tmp_path / f"{name}_cells.csv") for name in ("lr", "wd")]
+    cells_verb(str(tmp_path / "lr_members.csv"), "rep_lr", csv[0])
+    cells_verb(str(tmp_path / "wd_members.csv"), "dec_wd", csv[1])
+    pd.testing.assert_frame_equal(pd.read_csv(csv[0]), cells, check_dtype=False)
+    plot_phases(*csv, str(tmp_path / "phases.pdf"), str(tmp_path / "phases.png"), 500, 0.0, 1e-3)
     assert (tmp_path / "phases.png").stat().st_size > 10_000
 
 
@@ -335,13 +357,16 @@ def test_theory_rank_equals_a_loop_and_p3_share_is_closed_form():
     assert big.share.iloc[0] == 0 and big.share.iloc[-1] == 1 and big.sets[27] == 50
 
 
-def test_crossing_interpolates_and_critical_fraction_reads_the_tail():
+def test_crossing_and_critical_fraction_interpolate_the_share():
     assert crossing([0.1, 0.2, 0.3], [0.0, 0.25, 0.75]) == pytest.approx(0.25)
     assert crossing([0.1, 0.2], [0.6, 1.0]) == 0.1 and crossing([0.1, 0.2], [0, 0.4]) is None
     fr = np.array([0.2, 0.4, 0.6, 0.8])
-    assert critical_fraction(fr, np.array([np.inf, 900.0, np.inf, 800.0])) == 0.8
-    assert critical_fraction(fr, np.array([np.inf, 900.0, 950.0, 800.0])) == 0.4
-    assert critical_fraction(fr, np.full(4, np.inf)) is None
+    # share of seeds reaching the criterion: interpolated where it first reaches 1/2
+    assert critical_fraction(fr, np.array([0.0, 0.2, 0.8, 1.0])) == pytest.approx(0.5)
+    assert critical_fraction(fr, np.array([0.0, 0.5, 0.4, 1.0])) == pytest.approx(0.4)
+    assert critical_fraction(fr, np.zeros(4)) is None
+    # already at 1/2 at the smallest size: below the grid, not a floor value
+    assert critical_fraction(fr, np.array([0.6, 0.8, 1.0, 1.0])) is None
     # median over seeds, never = +inf: finite exactly when more than half the seeds get there
     assert median_steps(pd.Series([100.0, np.nan, 300.0])) == 300.0
     assert median_steps(pd.Series([100.0, np.nan, np.nan, 300.0])) == np.inf
@@ -358,6 +383,79 @@ def test_crossing_interpolates_and_critical_fraction_reads_the_tail():
     assert frac.rqi_paper_median.tolist() == [np.inf, 400.0]
     assert frac.rqi_reached.tolist() == pytest.approx([0.0, 2 / 3])
     assert frac.fraction.tolist() == pytest.approx([20 / 55, 40 / 55])
+
+
+def test_predicted_accuracy_against_a_plain_loop_and_the_line():
+    """Acc-hat (Fig. 3): a test pair counts when a training pair of the same sum forms a
+    parallelogram the representation satisfies. A line satisfies all of them, so a test pair
+    is predicted exactly when its sum occurs in the training set; checked against a loop over
+    pairs on random representations (where few parallelograms hold)."""
+    p, rng = 6, np.random.default_rng(0)
+    ij = pairs(p)
+    masks = rng.random((40, len(ij))) < 0.5
+    reps = rng.normal(size=(40, p))
+    reps[:20] = np.arange(p) * rng.uniform(0.5, 2, (20, 1)) + rng.normal(size=(20, 1))
+    reps[20:30, 3] = reps[20:30, 1] + reps[20:30, 2] - reps[20:30, 0]  # one parallelogram holds
+    got = predicted_accuracy(reps, masks, eps=0.01)
+    for e in range(40):
+        z = reps[e] / reps[e].std(ddof=1)
+        right = masks[e].copy()
+        for a in np.flatnonzero(~masks[e]):
+            i, j = ij[a]
+            right[a] = any(
+                masks[e][b] and m + n == i + j and (z[i] + z[j] - z[m] - z[n]) ** 2 < 0.01
+                for b, (m, n) in enumerate(ij)
+                if b != a
+            )
+        assert got[e] == pytest.approx(right.mean())
+        if e < 20:  # the line: exactly the test pairs whose sum is among the training sums
+            sums = set(ij[masks[e]].sum(axis=1))
+            assert got[e] == pytest.approx(
+                np.mean([m or s in sums for m, s in zip(masks[e], ij.sum(axis=1), strict=True)])
+            )
+
+
+def test_effective_dynamics_in_closed_form():
+    """Near the line, gradient descent on l_eff = x^T H x / x^T x (H: the training set's
+    parallelograms) shrinks a deviation along an eigenvector v of H (eigenvalue lam) by
+    1 - 2 lr lam / |x|^2 per step; a line is a fixed point with RQI 1."""
+    p, lr, steps = 10, 1e-3, 400
+    mask = np.zeros((1, len(pairs(p))), dtype=bool)
+    mask[0, np.random.default_rng(1).permutation(len(mask[0]))[:45]] = True
+    assert forces_line(mask, p)[0]
+    a, par = constraint_matrix(p), parallelograms(p)
+    inside = mask[0, par[:, 0]] & mask[0, par[:, 1]]
+    lam, vec = np.linalg.eigh(a[inside].T @ a[inside])
+    line = (np.arange(p) - 4.5) / np.arange(p).std(ddof=1)
+    k = 2  # the smallest nonzero eigenvalue: eigenvectors 0 and 1 span constants and the line
+    assert lam[1] < 1e-9 < lam[2]
+    start = line + 1e-3 * vec[:, k]
+    traj = effective_dynamics(start[None], mask, np.array([lr]), steps)
+    z = (line**2).sum()
+    got = traj[-1, 0] @ vec[:, k] / (traj[0, 0] @ vec[:, k])
+    assert got == pytest.approx((1 - 2 * lr * lam[k] / z) ** (steps - 1), rel=1e-3)
+    fixed = effective_dynamics(line[None], mask, np.array([lr]), 50)
+    np.testing.assert_allclose(fixed[-1, 0], line, atol=1e-12)
+    assert representation_rqi(fixed[-1])[0] == 1.0
+    # from a random start the representation becomes the line: RQI > 0.95 in finite time
+    t = effective_first_step(
+        np.random.default_rng(2).normal(size=(1, p)), mask, [1e-2], 5000, 0.95, 0.01
+    )
+    assert np.isfinite(t[0]) and t[0] > 0
+
+
+def test_weight_decay_effect_reads_memorization_turned_into_comprehension():
+    cells = pd.DataFrame(
+        {
+            "dec_lr": [1e-3] * 3 + [1e-2] * 3,
+            "dec_wd": [0.0, 1.0, 2.0] * 2,
+            "majority": ["memorization", "comprehension", "confusion"]
+            + ["comprehension", "comprehension", "memorization"],
+        }
+    )
+    got = weight_decay_effect(cells)
+    assert got == {"memorization_to_comprehension": {"0.001": [1.0]}, "decoder_lrs": 1, "any": True}
+    assert not weight_decay_effect(cells[cells.dec_lr == 1e-2])["any"]
 
 
 def test_pairs_label_follows_the_config():

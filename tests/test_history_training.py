@@ -15,9 +15,10 @@ import pytest
 import torch
 from conftest import run_cli
 
-from learning_dynamics.history import History, IncompleteHistoryError, run_attrs
+from learning_dynamics.history import History, run_attrs
+from learning_dynamics.io import IncompleteHistoryError
 from learning_dynamics.superposition.model import ToyModelTrainer, init_weights
-from learning_dynamics.training import DivergenceError, fit
+from learning_dynamics.training import DivergenceError, fit, log_steps, snapshot_steps
 
 CONFIG = {"features": 50, "hidden": 2, "lr": 5.0, "epochs": 3000, "snapshot_every": 100}
 
@@ -103,6 +104,58 @@ def test_interrupted_run_resumes_to_identical_numbers(tmp_path):
     for key in reference:
         np.testing.assert_array_equal(resumed[key], reference[key], err_msg=key)
     assert not (tmp_path / "history.h5.ckpt").exists()
+
+
+def test_snapshots_at_explicit_steps_and_resume_to_identical_numbers(tmp_path):
+    """`snapshot_at` (here log-spaced): snapshots exactly at those steps (checked against a run
+    snapshotting every step), metrics every step, and a killed run resumes bit-identically."""
+    steps, at = 1200, log_steps(1200, 15)
+    assert at[:4] == [1, 2, 3, 5] and at[-1] == steps and len(at) == 15
+    attrs = run_attrs("superposition", {**CONFIG, "epochs": steps, "snapshot_at": at}, [42])
+
+    def explicit(path, trainer=None, **kwargs):
+        trainer = trainer or make_trainer()
+        fit(trainer, steps=steps, snapshot_at=at, out=path, attrs=attrs, progress=False, **kwargs)
+        return read_all(path)
+
+    every = tmp_path / "every.h5"
+    fit(make_trainer(), steps=steps, snapshot_every=1, out=every, attrs=attrs, progress=False)
+    dense, reference = read_all(every), explicit(tmp_path / "reference.h5")
+    assert reference["params/step"].tolist() == [0, *at]
+    for name in ("W_E", "W_U"):
+        np.testing.assert_array_equal(
+            reference[f"params/{name}"], dense[f"params/{name}"][[0, *at]]
+        )
+    np.testing.assert_array_equal(reference["metrics/loss"], dense["metrics/loss"])
+    assert reference["metrics/step"].tolist() == list(range(steps))
+
+    class Crashing(CrashingTrainer):
+        crash_at = 700  # between the snapshots at 436 and 723
+
+    out = tmp_path / "history.h5"
+    with pytest.raises(Crash):
+        explicit(
+            out, Crashing(*init_weights([42], 50, 2), lr=5.0, tied=False), checkpoint_seconds=0
+        )
+    assert (tmp_path / "history.h5.ckpt").exists() and not out.exists()
+    resumed = explicit(out)
+    assert resumed.keys() == reference.keys()
+    for key in reference:
+        np.testing.assert_array_equal(resumed[key], reference[key], err_msg=key)
+
+
+def test_snapshot_steps_refuse_what_they_cannot_take():
+    assert snapshot_steps(250, every=100) == [0, 100, 200, 250]
+    assert snapshot_steps(250, at=[0, 10, 250]) == snapshot_steps(250, at=[10]) == [0, 10, 250]
+    for bad in ([10, 5], [3, 3], [-1, 4], [5, 251], [2.5]):
+        with pytest.raises(ValueError, match="snapshot steps"):
+            snapshot_steps(250, at=bad)
+    with pytest.raises(ValueError, match="not both"):
+        snapshot_steps(250, every=10, at=[5])
+    with pytest.raises(ValueError, match="not both"):
+        snapshot_steps(250)
+    with pytest.raises(ValueError, match="positive integer"):
+        snapshot_steps(250, every=0)
 
 
 def train_cli_args(tmp_path, **overrides) -> list[str]:

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from conftest import ROOT, load_config
 
-from learning_dynamics.history import read_arrays, run_attrs
+from learning_dynamics.history import run_attrs
+from learning_dynamics.io import read_arrays
 from learning_dynamics.makemore import run_config
 from learning_dynamics.makemore.analysis import block_means, extract, final_model
 from learning_dynamics.makemore.model import (

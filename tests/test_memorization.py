@@ -15,7 +15,7 @@ import torch
 from conftest import ROOT, load_config, snakemake
 
 from learning_dynamics.memorization import cells as mem_cells
-from learning_dynamics.memorization import runs
+from learning_dynamics.memorization import figures, runs
 from learning_dynamics.memorization.laws import (
     BatchSampler,
     Law,
@@ -25,8 +25,6 @@ from learning_dynamics.memorization.laws import (
 )
 from learning_dynamics.memorization.model import (
     Arch,
-    Ensemble,
-    JobTrainer,
     all_pairs,
     batch_losses,
     exact_metrics,
@@ -37,6 +35,7 @@ from learning_dynamics.memorization.model import (
     transformer_forward,
 )
 from learning_dynamics.memorization.reference import SeedStyleTransformer, load_batched
+from learning_dynamics.memorization.train import Ensemble, JobTrainer
 
 torch.set_num_threads(1)  # tiny tensors: a second thread only adds synchronisation
 CPU = torch.device("cpu")
@@ -288,17 +287,25 @@ def test_capacity_job_split():
 
 
 def test_every_cell_has_one_module_with_its_analysis_and_figure():
-    assert set(mem_cells.MODULES) == set(runs.CELLS + runs.SWEEPS)
-    for cell in mem_cells.MODULES:
+    """The registry runs.CELLS names every cell once: its module, block, jobs and figure rule."""
+    study = load_config()["memorization"]
+    assert set(runs.SWEEPS) < set(runs.CELLS) and "scaling" in runs.SWEEPS
+    for cell, entry in runs.CELLS.items():
         module = mem_cells.module(cell)
-        assert callable(module.analyse) and callable(module.plot), cell
-        assert module.__name__.endswith(f".cells.{mem_cells.MODULES[cell]}")
+        assert callable(module.analyse) and callable(module.draw), cell
+        assert module.__name__.endswith(f".cells.{entry.module}")
+        assert figures.drawing(cell) is module.draw
+        assert entry.block in study, cell
+        assert all(job in runs.jobs(study) for job in runs.cell_jobs(study, cell)), cell
     with pytest.raises(ValueError, match="no memorization cell"):
         mem_cells.module("nope")
-    # every figure rule is written out by name (grep finds it), none generated in a loop
+    # every figure rule is written out by name (grep finds it), none generated in a loop, and
+    # each draws its cell through the one `plot` verb
     rules = (ROOT / "workflow" / "rules" / "memorization.smk").read_text()
-    for cell in mem_cells.MODULES:
-        assert f"\nrule memorization_{cell}:\n" in rules, cell
+    for cell in runs.CELLS:
+        rule = rules.split(f"\nrule memorization_{cell}:\n")[1].split("\nrule ")[0]
+        assert f'cell="{cell}"' in rule and "MZ_PLOT" in rule, cell
+    assert "memorization plot --cell {params.cell}" in rules
     assert "\nfor " not in rules
 
 
@@ -328,7 +335,7 @@ def test_no_import_cycle_in_the_package():
                 deps.update(alias.name for alias in node.names)
         graph[name] = {d for d in deps if d in modules and d != name}
     assert (
-        "learning_dynamics.memorization.results"
+        "learning_dynamics.memorization.analysis"
         in graph["learning_dynamics.memorization.cells.dynamics"]
     )
     done, path = set(), []
@@ -359,7 +366,7 @@ def test_bad_memorization_config_is_refused_naming_the_key(tmp_path):
 
 @pytest.mark.slow
 def test_quick_workflow_builds_every_memorization_figure(tmp_path):
-    targets = [f"memorization_{c}" for c in mem_cells.MODULES]
+    targets = [f"memorization_{c}" for c in runs.CELLS]
     snakemake(tmp_path, *targets, "--cores", "2", "--configfile", "config/quick.yaml")
     figures = tmp_path / "results" / "figures"
     for name in targets:

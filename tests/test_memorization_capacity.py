@@ -14,16 +14,16 @@ from learning_dynamics.memorization.cells.capacity import (
     PAPER,
     facts_per_head,
     lower_bound,
+    power_exponent,
 )
 from learning_dynamics.memorization.laws import Law, PoolSampler, make_law
 from learning_dynamics.memorization.model import (
     Arch,
-    JobTrainer,
     init_params,
-    linear_lr,
     skip_coefficients,
     transformer_forward,
 )
+from learning_dynamics.memorization.train import JobTrainer, linear_lr
 
 torch.set_num_threads(1)
 CPU = torch.device("cpu")
@@ -262,3 +262,11 @@ def test_facts_per_head_and_bound_on_the_papers_points():
                 "capacity_embed_dim": (20, 10, x),
             }[sweep]
             assert acc > lower_bound(50, h, dh, d)
+
+
+def test_power_exponent_recovers_a_law_with_an_offset():
+    """The exponent the capacity claims read: y = a + b·x^k with any offset and scale gives k
+    back (to the grid step), linear and quadratic laws included."""
+    x = np.arange(1, 11.0)
+    for k, a, b in ((1.0, 5.0, 3.0), (2.0, -40.0, 0.7), (3.0, 100.0, 0.01), (1.37, 0.0, 9.0)):
+        assert power_exponent(x, a + b * x**k) == pytest.approx(k, abs=0.005)

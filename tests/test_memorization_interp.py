@@ -11,9 +11,8 @@ import pytest
 import torch
 from conftest import load_config
 
-from learning_dynamics.history import read_arrays
-from learning_dynamics.memorization import cells as mem_cells
-from learning_dynamics.memorization import interp, model, results, runs
+from learning_dynamics.io import read_arrays
+from learning_dynamics.memorization import analysis, figures, interp, model, runs, train
 from learning_dynamics.memorization.laws import Law, make_law
 
 torch.set_num_threads(1)
@@ -138,19 +137,18 @@ def cells(tmp_path_factory) -> dict:
     for cell in INTERP_CELLS:
         cfg = runs.job_config(study, cell)
         data, hist, ex = (str(root / f"{cell}_{k}.h5") for k in ("data", "hist", "extract"))
-        model.make_data(runs.data_config(cfg), data)
-        model.train(cfg, data, hist)
-        results.extract(hist, ex)
+        train.make_data(runs.data_config(cfg), data)
+        train.train(cfg, data, hist)
+        analysis.extract(hist, ex)
         files = {k: root / f"{cell}.{k}" for k in ("json", "csv", "h5", "pdf", "png")}
-        mem_cells.analyse(
-            cell, [ex], [data], study, str(files["json"]), str(files["csv"]), str(files["h5"])
+        paths = {k: str(files[k]) for k in files}
+        analysis.analyse(cell, [ex], [data], study, paths["json"], paths["csv"], paths["h5"])
+        figures.plot(
+            cell, paths["json"], paths["csv"], paths["h5"], [ex], paths["pdf"], paths["png"]
         )
         summary = json.loads(files["json"].read_text())
         table = pd.read_csv(files["csv"])
         arrays = read_arrays(files["h5"])
-        mem_cells.module(cell).draw(
-            summary, table, arrays, [results.Extract(ex)], str(files["pdf"]), str(files["png"])
-        )
         out[cell] = {"summary": summary, "table": table, "arrays": arrays, "files": files}
     return out
 

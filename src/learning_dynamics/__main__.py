@@ -2,16 +2,17 @@
 `python -m learning_dynamics view <history.h5> [--out page.html]` (a page for any history,
 see `explorer`).
 
-Each study package maps its DAG verbs (make_data, train, extract, analyse, plot_*) to
-"module:function" in a `VERBS` dict. This entry point builds the verb's command line from its
-signature (`verb_parser`): every parameter is an option `--name` (or `--na-me`), converted to the
-type its hint declares, required unless it has a default:
+Each study package (and `reproduction`, the scorecard) maps its DAG verbs (make_data, train,
+extract, analyse, plot_*) to "module:function" in a `VERBS` dict. This entry point builds the
+verb's command line from its signature (`verb_parser`): every parameter is an option `--name`
+(or `--na-me`), converted to the type its hint declares, required unless it has a default:
 
     int, float, str, Path, bool      one value (bool: true/false, yes/no or 1/0)
     list[T], T | list[T]             any number of values, each converted to T, always a list
     dict (e.g. dict[str, Any])       the path of a JSON file (a run config the workflow wrote),
                                      loaded; an inline JSON object `{...}` is read as such
-    no hint                          one value: a str, several: a list of str
+
+A parameter without a hint is refused (every verb's signature says what it takes).
 
 `--threads N` (every verb) sets torch's thread count before the verb runs. `--help` after a
 study lists its verbs; after a verb it prints the verb's docstring and options.
@@ -80,10 +81,8 @@ SCALARS: dict[Any, Callable[[str], Any]] = {
 }
 
 
-def converter(hint: Any) -> tuple[Callable[[str], Any] | None, bool]:
-    """(convert one value, takes a list) for a parameter hint; convert is None without a hint."""
-    if hint is inspect.Parameter.empty:
-        return None, False
+def converter(hint: Any) -> tuple[Callable[[str], Any], bool]:
+    """(convert one value, takes a list) for a parameter hint."""
     if hint in SCALARS:
         return SCALARS[hint], False
     origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -111,7 +110,9 @@ def verb_parser(study: str, verb: str, function: Callable[..., Any]) -> argparse
     for name, param in inspect.signature(function).parameters.items():
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        hint = hints.get(name, inspect.Parameter.empty)
+        if name not in hints:
+            raise TypeError(f"{study} {verb}: parameter {name!r} has no type hint")
+        hint = hints[name]
         convert, many = converter(hint)
         flags = dict.fromkeys([f"--{name}", f"--{name.replace('_', '-')}"])
         options: dict[str, Any] = {"dest": name, "help": _describe(hint, param.default)}
@@ -119,20 +120,17 @@ def verb_parser(study: str, verb: str, function: Callable[..., Any]) -> argparse
             options["required"] = True
         else:
             options["default"] = param.default
-        if convert is None:  # no hint: the old convention (one value: str, several: a list)
-            options["nargs"] = "+"
-        else:
-            options["type"] = convert
-            options["metavar"] = convert.__name__.upper()
-            if many:
-                options["nargs"] = "*"
+        options["type"] = convert
+        options["metavar"] = convert.__name__.upper()
+        if many:
+            options["nargs"] = "*"
         parser.add_argument(*flags, **options)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     return parser
 
 
 def _describe(hint: Any, default: Any) -> str:
-    text = "no type hint" if hint is inspect.Parameter.empty else str(hint).replace("typing.", "")
+    text = str(hint).replace("typing.", "")
     text = text.replace("<class '", "").replace("'>", "").replace("pathlib.", "")
     return text if default is inspect.Parameter.empty else f"{text} (default: {default!r})"
 
@@ -171,13 +169,6 @@ def main(argv: list[str] | None = None) -> None:
         return
     function = resolve(study, argv[1])
     options = vars(verb_parser(study, argv[1], function).parse_args(argv[2:]))
-    for name, value in options.items():  # un-annotated parameters: one value is a str
-        if (
-            isinstance(value, list)
-            and len(value) == 1
-            and name not in typing.get_type_hints(function)
-        ):
-            options[name] = value[0]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     threads = options.pop("threads")
     if threads is not None:

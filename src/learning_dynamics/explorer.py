@@ -30,8 +30,8 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from .history import DamagedFileError, History, IncompleteHistoryError
-from .io import atomic_path
+from .history import History
+from .io import DamagedFileError, IncompleteHistoryError, atomic_path
 
 MAX_FRAMES = 200  # slider positions of a page, at most
 CURVE_POINTS = 1500  # points of a curve over all steps (every k-th step, and the last)

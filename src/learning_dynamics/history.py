@@ -1,7 +1,7 @@
 """HDF5 weight histories: the one file format every training run writes.
 
-Layout (see README, "HDF5 layout"): one group per *series*, each with its own `step` vector and one
-chunked, compressed dataset per quantity of shape (rows, ...):
+Layout (see README, "HDF5 weight history"): one group per *series*, each with its own `step`
+vector and one chunked, compressed dataset per quantity of shape (rows, ...):
 
     /params/step, /params/<name>      parameter snapshots
     /metrics/step, /metrics/<name>    per-step metrics (loss, ...)
@@ -15,8 +15,8 @@ flag is unset.
 
 Every array dataset carries an HDF5 Fletcher-32 checksum, so damaged bytes raise on read, and the
 files use the HDF5 1.10 format, whose metadata (object headers, chunk indexes) is checksummed too.
-A reader that meets a damaged or truncated file (`History`, `read_arrays`) moves it aside to
-`<name>.damaged` and raises `DamagedFileError` naming it and the command that rebuilds it
+A reader that meets a damaged or truncated file (`History`, `io.read_arrays`) moves it aside to
+`<name>.damaged` and raises `io.DamagedFileError` naming it and the command that rebuilds it
 (`snakemake ... --forcerun <file>`; the file is missing, so Snakemake also rebuilds it for any
 output that needs it).
 """
@@ -24,13 +24,12 @@ output that needs it).
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import os
 import platform
 import shutil
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -40,18 +39,20 @@ import numpy as np
 import torch
 
 from . import __version__
-from .io import atomic_path, to_json
+from .io import (
+    LIBVER,
+    IncompleteHistoryError,
+    as_numpy,
+    atomic_path,
+    disk_full_named,
+    reading,
+    to_json,
+)
 
 FORMAT_VERSION = 1
 Columns = dict[str, dict[str, list[Any]]]  # series -> quantity -> queued row blocks
 CHUNK_BYTES = 1 << 18
 GZIP_LEVEL = 1
-# The HDF5 1.10 file format: checksummed metadata; read by h5py and by HDF5 >= 1.10 tools (h5dump).
-LIBVER = ("v110", "v110")
-
-
-class IncompleteHistoryError(RuntimeError):
-    """Raised when a history file was not finished (a killed or still-running job)."""
 
 
 class HistoryIntegrityError(RuntimeError):
@@ -60,79 +61,6 @@ class HistoryIntegrityError(RuntimeError):
 
 class SegmentMismatchError(RuntimeError):
     """The segments on disk are not the ones a checkpoint recorded (a resume must restart)."""
-
-
-class DamagedFileError(RuntimeError):
-    """An HDF5 file is damaged or truncated; it has been moved aside so the workflow rebuilds it."""
-
-
-class DiskFullError(OSError):
-    """Writing a file failed because the disk (or quota) is full."""
-
-
-def is_disk_full(err: BaseException) -> bool:
-    """Whether an error (OSError, or HDF5's and torch's wrapped ones) means 'no space left'."""
-    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    text = str(err)
-    return "No space left on device" in text or "errno = 28," in text or "Disk quota" in text
-
-
-@contextlib.contextmanager
-def disk_full_named(path: str | os.PathLike, what: str) -> Iterator[None]:
-    """Re-raise a 'no space left' failure inside the block as DiskFullError naming `path`."""
-    try:
-        yield
-    except DiskFullError:
-        raise
-    except (OSError, RuntimeError) as err:
-        if not is_disk_full(err):
-            raise
-        raise DiskFullError(
-            errno.ENOSPC,
-            f"disk full: cannot write {what} {path}. Free some space and rerun the same command: "
-            "a training run resumes from its last checkpoint",
-        ) from err
-
-
-def _damaged(err: BaseException) -> bool:
-    """Whether an h5py error means damaged or truncated bytes (not a missing file or name)."""
-    if isinstance(err, (FileNotFoundError, PermissionError, IsADirectoryError)):
-        return False
-    if isinstance(err, KeyError):  # h5py reports some damaged object headers as KeyError
-        return "doesn't exist" not in str(err) and "not found" not in str(err)
-    return isinstance(err, (OSError, RuntimeError))
-
-
-def quarantine(path: str | os.PathLike, err: BaseException) -> DamagedFileError:
-    """Move a damaged file aside to `<name>.damaged` and return the error to raise: it names the
-    file and the command that rebuilds it."""
-    path = Path(path)
-    moved = path.with_name(path.name + ".damaged")
-    try:
-        os.replace(path, moved)
-        where = f"it was moved to {moved.name}"
-    except OSError:
-        where = "it could not be moved aside; delete it"
-    return DamagedFileError(
-        f"{path} is damaged or truncated ({err}); {where}. To rebuild it and everything made "
-        f"from it, rerun your snakemake command with `--forcerun {path}` added (a plain rerun "
-        "rebuilds it only once an output that needs it is missing or out of date)."
-    )
-
-
-@contextlib.contextmanager
-def reading(path: str | os.PathLike) -> Iterator[None]:
-    """Turn h5py's error for damaged bytes inside the block into DamagedFileError naming `path`
-    (and move the file aside)."""
-    try:
-        yield
-    except (OSError, RuntimeError, KeyError) as err:
-        if isinstance(err, (DamagedFileError, IncompleteHistoryError)) or not _damaged(err):
-            raise
-        if not Path(path).exists():
-            raise
-        raise quarantine(path, err) from err
 
 
 def sha256(path: str | os.PathLike) -> str:
@@ -162,12 +90,6 @@ def run_attrs(study: str, config: Mapping[str, Any], seed: int | list[int]) -> d
         "versions": to_json(versions()),
         "format_version": FORMAT_VERSION,
     }
-
-
-def _numpy(value: Any) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 # Every dataset's filters: deflate after byte shuffling, a filter every HDF5 tool reads (h5dump
@@ -395,7 +317,7 @@ def _arrays(queue: Columns) -> dict[str, dict[str, np.ndarray]]:
     """Queued rows as one array per series and quantity (tensors copied to the host here)."""
     return {
         series: {
-            name: np.concatenate([np.atleast_1d(_numpy(p)) for p in parts])
+            name: np.concatenate([np.atleast_1d(as_numpy(p)) for p in parts])
             for name, parts in columns.items()
         }
         for series, columns in queue.items()
@@ -457,40 +379,3 @@ class History:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def write_arrays(
-    path: str | os.PathLike, arrays: Mapping[str, Any], attrs: Mapping[str, Any] | None = None
-) -> None:
-    """Write derived arrays (`name` may contain '/' for groups) to HDF5, atomically; every
-    numeric array carries a Fletcher-32 checksum."""
-    with disk_full_named(path, "the file"), atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", libver=LIBVER) as f:
-            f.attrs.update(attrs or {})
-            f.attrs["complete"] = True
-            for name, value in arrays.items():
-                value = _numpy(value)
-                compress = value.size > 1024
-                checksum = value.ndim > 0 and value.size > 0 and value.dtype.kind in "biufc"
-                f.create_dataset(
-                    name,
-                    data=value,
-                    compression="gzip" if compress else None,
-                    shuffle=compress,
-                    fletcher32=checksum,
-                )
-
-
-def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """All datasets of a file written by `write_arrays`, keyed by their full path. A damaged or
-    truncated file raises DamagedFileError naming it (and is moved aside to be rebuilt)."""
-    out: dict[str, np.ndarray] = {}
-    with reading(path), h5py.File(path, "r") as f:
-        if not bool(f.attrs.get("complete", False)):
-            raise IncompleteHistoryError(f"{path} is incomplete")
-        f.visititems(
-            lambda name, obj: (
-                out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
-            )
-        )
-    return out

@@ -1,7 +1,8 @@
 """The one training loop: snapshots into an HDF5 history, checkpoints, resume, divergence checks.
 
-A study supplies a `Trainer` (its model, data and optimiser); `fit` drives it. Steps run in
-chunks between snapshots; metrics stay on the device for a whole chunk, so there is one host sync
+A study supplies a `Trainer` (its model, data and optimiser); `fit` drives it. Snapshots are
+taken at a fixed interval or at given steps (e.g. log-spaced). Steps run in chunks between
+snapshots; metrics stay on the device for a whole chunk, so there is one host sync
 per chunk rather than one per step.
 """
 
@@ -14,7 +15,7 @@ import numbers
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,8 +23,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .history import DiskFullError, HistoryWriter, SegmentMismatchError, disk_full_named
-from .io import atomic_path, to_json
+from .history import HistoryWriter, SegmentMismatchError
+from .io import DiskFullError, atomic_path, disk_full_named, to_json
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,32 @@ def run_steps(trainer: Trainer, start: int, stop: int) -> dict[str, torch.Tensor
     return {k: torch.stack([r[k] for r in rows]) for k in rows[0]} if rows else {}
 
 
-def snapshot_steps(steps: int, every: int) -> list[int]:
-    """0, every, 2·every, ... and always the final step."""
-    points = list(range(0, steps, every))
-    return points + [steps]
+def snapshot_steps(
+    steps: int, every: int | None = None, at: Sequence[int] | None = None
+) -> list[int]:
+    """Where snapshots are taken: 0 (the initialisation), then every `every` steps (0, every,
+    2·every, ...) or at the given steps `at` (strictly increasing, within 0..steps, e.g.
+    `log_steps`), and always the final step. Exactly one of `every` and `at`."""
+    if (every is None) == (at is None):
+        raise ValueError("give the snapshot interval `every` or the snapshot steps `at`, not both")
+    if every is not None:
+        if int(every) != every or every < 1:
+            raise ValueError(f"snapshot interval must be a positive integer, not {every!r}")
+        return [*range(0, steps, int(every)), steps]
+    points = [int(p) for p in at]
+    if any(p != q for p, q in zip(points, at, strict=True)):
+        raise ValueError(f"snapshot steps must be integers: {list(at)}")
+    if any(b <= a for a, b in zip(points, points[1:], strict=False)):
+        raise ValueError(f"snapshot steps must be strictly increasing: {points}")
+    if points and (points[0] < 0 or points[-1] > steps):
+        raise ValueError(f"snapshot steps must lie within 0..{steps}: {points}")
+    return sorted({0, *points, steps})
+
+
+def log_steps(steps: int, count: int) -> list[int]:
+    """About `count` snapshot steps spaced evenly in log(step) from 1 to `steps` (rounded, so
+    fewer when early ones coincide): dense where the weights move fastest."""
+    return sorted({int(round(s)) for s in np.geomspace(1, steps, count)})
 
 
 def _fingerprint(attrs: Mapping[str, Any]) -> str:
@@ -88,7 +111,8 @@ def fit(
     trainer: Trainer,
     *,
     steps: int,
-    snapshot_every: int,
+    snapshot_every: int | None = None,
+    snapshot_at: Sequence[int] | None = None,
     out: str | os.PathLike,
     attrs: Mapping[str, Any],
     checkpoint_seconds: float | None = None,
@@ -97,6 +121,11 @@ def fit(
 ) -> Path:
     """Train for `steps` updates, writing the history to `out`; resume from a checkpoint if one
     with the same attributes (config, seed, versions) and intact segments is found beside it.
+
+    Snapshots are taken at 0, every `snapshot_every` steps, or at the explicit steps
+    `snapshot_at` (e.g. `log_steps(steps, 100)`), and at the final step (`snapshot_steps`). A
+    study that uses `snapshot_at` keeps the steps (or what makes them) in its run config, so
+    that a checkpoint of other steps is never resumed.
 
     While running, rows go to segment files in `<out>.parts/` and the training state to
     `<out>.ckpt`, both written atomically every `checkpoint_seconds` (default
@@ -108,10 +137,13 @@ def fit(
     a damaged segment) removes them, so the rerun starts afresh and nothing is left over.
     """
     for name, value in (("steps", steps), ("snapshot_every", snapshot_every)):
+        if name == "snapshot_every" and value is None and snapshot_at is not None:
+            continue
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
             raise TypeError(  # before anything is created or removed
                 f"{name} = {value!r} is not a positive integer (run config: {attrs.get('config')})"
             )
+    points = snapshot_steps(steps, snapshot_every, snapshot_at)
     out = Path(out)
     ckpt = out.with_name(out.name + ".ckpt")
     if checkpoint_seconds is None:
@@ -130,7 +162,6 @@ def fit(
         mininterval=0.5 if sys.stderr.isatty() else 10.0,
         unit="step",
     )
-    points = snapshot_steps(steps, snapshot_every)
 
     def save_checkpoint(step: int) -> None:
         _save_checkpoint(ckpt, fingerprint, step, writer, trainer)

@@ -58,7 +58,8 @@ rule grokking_train:
 
 rule grokking_extract:
     input:
-        f"{GK_DIR}/{{run}}/job{{job}}/history.h5",
+        history=f"{GK_DIR}/{{run}}/job{{job}}/history.h5",
+        data=f"{GK_DIR}/{{run}}/job{{job}}/data.h5",
     output:
         f"{GK_DIR}/{{run}}/job{{job}}/extract.h5",
     wildcard_constraints:
@@ -67,7 +68,8 @@ rule grokking_extract:
     log:
         f"{LOGS}/grokking/extract_{{run}}_{{job}}.log",
     shell:
-        "{LD} grokking extract --history {input} --out {output} > {log} 2>&1"
+        "{LD} grokking extract --history {input.history} --data {input.data}"
+        " --out {output} > {log} 2>&1"
 
 
 rule grokking_analyse:
@@ -80,6 +82,7 @@ rule grokking_analyse:
             lambda w: {
                 **GK["analysis"],
                 "p": GK["p"],
+                "rqi_eps": GK["rqi_eps"],
                 "run": w.run,
                 "steps": grokking_run_config(GK, w.run)["steps"],
             },
@@ -171,20 +174,21 @@ rule grokking_representation:
 
 rule grokking_phases:
     input:
-        lr=f"{GK_DIR}/lr/members.csv",
-        wd=f"{GK_DIR}/wd/members.csv",
-        cells=[f"{GK_DIR}/{r}/cells.csv" for r in ("lr", "wd")],
+        lr=f"{GK_DIR}/lr/cells.csv",
+        wd=f"{GK_DIR}/wd/cells.csv",
     output:
         **figure("grokking_phases"),
     params:
         steps=GK["sweep_steps"],
         window=GK["analysis"]["comprehension_window"],
+        lr_dec_wd=GK["lr_grid"]["dec_wd"],
+        wd_rep_lr=GK["wd_grid"]["rep_lr"],
     log:
         f"{LOGS}/figures/grokking_phases.log",
     shell:
-        "{LD} grokking plot_phases --lr-members {input.lr} --wd-members {input.wd}"
-        " --steps {params.steps} --window {params.window}"
-        " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+        "{LD} grokking plot_phases --lr-cells {input.lr} --wd-cells {input.wd}"
+        " --steps {params.steps} --window {params.window} --lr-dec-wd {params.lr_dec_wd}"
+        " --wd-rep-lr {params.wd_rep_lr} --pdf {output.pdf} --png {output.png} > {log} 2>&1"
 
 
 rule grokking_fraction:

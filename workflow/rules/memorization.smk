@@ -1,21 +1,21 @@
 # Memorization study (seed 001): attention-only transformers memorizing associations.
 # Every seed cell is one training job; the scaling grid and the capacity sweeps are split into
 # `jobs` chunks (config). Each job: data (its laws) -> train (one batched ensemble per shape)
-# -> extract; each cell/sweep: analyse -> one figure `memorization_<cell>`, drawn by the `plot`
-# of src/learning_dynamics/memorization/cells/<module>.py (registry: cells.MODULES).
+# -> extract; each cell/sweep (registry: `CELLS` in src/learning_dynamics/memorization/runs.py):
+# analyse -> one figure `memorization_<cell>`, drawn by `plot --cell <cell>` with the `draw` of
+# src/learning_dynamics/memorization/cells/<module>.py.
 
-from learning_dynamics.memorization import cells as mem_cells
 from learning_dynamics.memorization import runs as mem_runs
 
 MZ = config["memorization"]
 MZ_DIR = f"{RESULTS}/memorization"
 MZ_JOBS = one_of(mem_runs.jobs(MZ))
-MZ_CELLS = one_of(mem_cells.MODULES)
+MZ_CELLS = one_of(mem_runs.CELLS)
 
 
 # The shell line of every figure rule below (the cell is the rule's `params.cell`).
 MZ_PLOT = (
-    "{LD} memorization plot_{params.cell} --summary {input.summary}"
+    "{LD} memorization plot --cell {params.cell} --summary {input.summary}"
     " --table {input.table} --arrays {input.arrays} --extracts {input.extracts}"
     " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
 )
@@ -95,7 +95,7 @@ rule memorization_analyse:
         " --table {output.table} --arrays {output.arrays} --threads {threads} > {log} 2>&1"
 
 
-# One target per figure: `snakemake memorization_<cell>`; the cell's module draws it.
+# One target per figure: `snakemake memorization_<cell>`; the draw of the cell's module draws it.
 rule memorization_dynamics:
     input:
         **mem_runs.figure_inputs(MZ, "dynamics", MZ_DIR),

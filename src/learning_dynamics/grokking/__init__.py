@@ -1,17 +1,19 @@
 """Grokking study (seed 004, Liu et al. 2022): representation quality, grokking times and the
 learning-rate phase diagrams of addition learned through a trainable 1-D representation.
 
-Modules: `runs` (run and sweep-job configs), `model` (data, RQI, batched model and trainer;
-data and train verbs), `analysis` (extract and analyse verbs), `figures` (one plot verb per
-figure), `reference` (the seed-style single run, for tests and the benchmark).
+Modules: `runs` (run and sweep-job configs), `model` (the task's data, RQI, the seed's modules,
+batched parameters), `train` (batched trainers and optimisers; data and train verbs),
+`analysis` (extract and analyse verbs), `theory` (the closed-form constraint count), `figures`
+(one plot verb per figure), `reference` (the seed-style single run, for tests and the
+benchmark).
 """
 
 from .runs import RunConfig, run_config
 
 # DAG verb -> "module:function", imported only when the verb runs (keeps the workflow fast).
 VERBS = {
-    "make_data": "model:make_data",
-    "train": "model:train",
+    "make_data": "train:make_data",
+    "train": "train:train",
     "extract": "analysis:extract",
     "analyse": "analysis:analyse",
     "fraction_summary": "analysis:fraction_summary",

@@ -9,7 +9,8 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from ..explorer import Page, frame_indices
-from ..history import History, read_arrays
+from ..history import History
+from ..io import read_arrays
 
 
 def page(history: str, data: str, out: str) -> None:

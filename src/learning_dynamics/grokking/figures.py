@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import BoundaryNorm, ListedColormap
 
-from ..history import read_arrays
-from ..io import read_json
+from ..io import read_arrays, read_json
 from ..plotting import COLUMN, save_figure
-from .analysis import PHASES, cell_phases, fraction_table
+from .analysis import PHASES, fraction_table
 
 PHASE_COLOURS = {
     "comprehension": "#2ca02c",
@@ -102,11 +101,11 @@ def _axis_labels(ax: plt.Axes, rows: np.ndarray, cols: np.ndarray, ylabel: str) 
     ax.grid(False)
 
 
-def _phase_panels(fig, ax_phase, ax_delay, table: pd.DataFrame, rows: str, ylabel: str) -> None:
+def _phase_panels(fig, ax_phase, ax_delay, cells: pd.DataFrame, rows: str, ylabel: str) -> None:
     """Left: each cell's majority phase over its seeds, labelled with its letter and how many
     seeds agree (e.g. C4/5). Right: the median grokking delay of the cell's seeds where both
-    accuracies were reached."""
-    cells = cell_phases(table, rows)
+    accuracies were reached. `cells`: one row per cell (`analysis.cell_phases`)."""
+    cells = cells.copy()
     cells["code"] = cells.majority.map({p: k for k, p in enumerate(PHASES)})
     phases, r, c = _grid(cells, rows, "dec_lr", "code")
     agree, _, _ = _grid(cells, rows, "dec_lr", "agree")
@@ -146,31 +145,32 @@ def _phase_panels(fig, ax_phase, ax_delay, table: pd.DataFrame, rows: str, ylabe
 
 
 def plot_phases(
-    lr_members: str,
-    wd_members: str,
+    lr_cells: str,
+    wd_cells: str,
     pdf: str,
     png: str,
-    steps: int | None = None,
+    steps: int,
+    lr_dec_wd: float,
+    wd_rep_lr: float,
     window: int | None = None,
 ) -> None:
-    """Phase diagrams over seeds: representation lr × decoder lr (top) and decoder weight decay
-    × decoder lr (bottom); each cell its majority phase and agreement, with the median
-    grokking delay beside it. `steps` (the budget) and `window` (comprehension: test within
-    this many steps of train) go into the title."""
-    lr, wd = pd.read_csv(lr_members), pd.read_csv(wd_members)
+    """Phase diagrams over seeds, from the diagrams' cells.csv (verb `cells`): representation lr
+    × decoder lr (top; its decoder weight decay `lr_dec_wd`) and decoder weight decay × decoder
+    lr (bottom; its representation lr `wd_rep_lr`); each cell its majority phase and agreement,
+    with the median grokking delay beside it. `steps` (the budget) and `window` (comprehension:
+    test within this many steps of train) go into the title."""
+    lr, wd = pd.read_csv(lr_cells), pd.read_csv(wd_cells)
     fig, axes = plt.subplots(2, 2, figsize=(3 * COLUMN, 2.1 * COLUMN), layout="constrained")
     _phase_panels(fig, axes[0, 0], axes[0, 1], lr, "rep_lr", "representation learning rate")
     _phase_panels(fig, axes[1, 0], axes[1, 1], wd, "dec_wd", "decoder weight decay")
-    axes[0, 0].set_title(f"majority phase over seeds (decoder wd {lr.dec_wd.iloc[0]:g})")
+    axes[0, 0].set_title(f"majority phase over seeds (decoder wd {lr_dec_wd:g})")
     axes[0, 1].set_title("grokking delay")
-    axes[1, 0].set_title(f"majority phase over seeds (representation lr {wd.rep_lr.iloc[0]:g})")
+    axes[1, 0].set_title(f"majority phase over seeds (representation lr {wd_rep_lr:g})")
     axes[1, 1].set_title("grokking delay")
-    seeds = lr.groupby(["rep_lr", "dec_lr"]).size().min()
-    budget = f"{steps} steps" if steps is not None else f"{int(lr.t_train.max())}+ steps"
     rule = f"; comprehension: test within {window} steps of train" if window else ""
     fig.suptitle(
-        f"Phases of learning: {seeds} seeds per cell (label: majority letter, seeds agreeing),"
-        f" budget {budget}{rule}",
+        f"Phases of learning: {lr.seeds.min()} seeds per cell (label: majority letter, seeds"
+        f" agreeing), budget {steps} steps{rule}",
         fontsize=9,
     )
     save_figure(fig, pdf, png)

@@ -55,7 +55,7 @@ class RunConfig:
     dec_lrs: tuple[float, ...] = (1e-3,)  # per member: AdamW lr of the decoder
     dec_wds: tuple[float, ...] = (0.0,)  # per member: AdamW weight decay of the decoder
     init: str = "notebook"  # the start: "notebook" (the seed's) or "authors" (train_add's)
-    settle: bool = False  # members leave the batch once settled (model.SettlingTrainer)
+    settle: bool = False  # members leave the batch once settled (train.SettlingTrainer)
     settle_acc: float = 0.9  # ... i.e. train and test accuracy >= this
     settle_rqi: float | None = None  # ... and, if set, RQI > this
 

@@ -121,3 +121,60 @@ def theory(config: dict[str, Any], table: str, summary: str) -> None:
             "first_fraction_all_forced": float(frame.fraction[frame.share >= 1].min()),
         },
     )
+
+
+# ---- the effective theory's dynamics (Fig. 4c/d) -------------------------------------------
+
+
+def representation_rqi(rep: np.ndarray, eps: float = 0.01) -> np.ndarray:
+    """RQI of representations (..., p): the share of the dataset's parallelograms whose
+    E_i + E_j - E_m - E_n, E divided by its (unbiased) std, has square below `eps`."""
+    rep = np.asarray(rep, dtype=np.float64)
+    scaled = rep / rep.std(axis=-1, ddof=1, keepdims=True)
+    gap = scaled @ constraint_matrix(rep.shape[-1]).T
+    return (gap**2 < eps).mean(axis=-1)
+
+
+def _effective_steps(rep0: np.ndarray, masks: np.ndarray, lr: np.ndarray, steps: int):
+    """Yield the effective theory's representations (E, p), step 0 (the start) first."""
+    rep0 = np.asarray(rep0, dtype=np.float64)
+    e, p = rep0.shape
+    a = constraint_matrix(p)
+    par = parallelograms(p)
+    inside = (masks[:, par[:, 0]] & masks[:, par[:, 1]]).astype(np.float64)  # (E, P)
+    hess = np.einsum("eq,qi,qj->eij", inside, a, a)  # sum of a a^T over the set's parallelograms
+    x = (rep0 - rep0.mean(axis=1, keepdims=True)) / rep0.std(axis=1, ddof=1, keepdims=True)
+    lr = np.asarray(lr, dtype=np.float64).reshape(e, 1)
+    for _ in range(steps):
+        yield x
+        hx = np.einsum("eij,ej->ei", hess, x)
+        z = (x * x).sum(axis=1, keepdims=True)
+        loss = (x * hx).sum(axis=1, keepdims=True)
+        x = x - lr * (2 * hx / z - 2 * loss * x / z**2)
+
+
+def effective_dynamics(
+    rep0: np.ndarray, masks: np.ndarray, lr: np.ndarray, steps: int
+) -> np.ndarray:
+    """The effective theory's representation dynamics (Liu et al. 2022, Sec. 3.3, Fig. 4c):
+    gradient descent with step `lr` (per member: the representation's learning rate) on the
+    effective loss l_eff = sum_q (E_i + E_j - E_m - E_n)^2 / sum_k E_k^2 over the parallelograms
+    q whose two pairs are marked in `masks` (E, N): the training set's in the paper's text, all
+    of them in the authors' train_add (its Fig. 4c), from each member's representation `rep0`
+    (E, p) normalised to zero mean and unit std. The loss is scale-free, so its exact gradient keeps
+    the norm to first order. Returns the trajectory (steps, E, p); step 0 is the start."""
+    return np.stack(list(_effective_steps(rep0, masks, lr, steps)))
+
+
+def effective_first_step(
+    rep0: np.ndarray, masks: np.ndarray, lr: np.ndarray, steps: int, threshold: float, eps: float
+) -> np.ndarray:
+    """Per member, the first step of `effective_dynamics` with RQI above `threshold`; NaN if
+    not within `steps` (the effective theory's time to a linear representation, Fig. 4c/d)."""
+    first = np.full(len(rep0), np.nan)
+    for t, x in enumerate(_effective_steps(rep0, masks, lr, steps)):
+        new = np.isnan(first) & (representation_rqi(x, eps) > threshold)
+        first[new] = t
+        if not np.isnan(first).any():
+            break
+    return first

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..explorer import MAX_FRAMES, Page, thin
-from ..history import read_arrays
+from ..io import read_arrays
 from .theory import exact_trajectory
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
-from ..history import read_arrays
+from ..io import read_arrays
 from ..plotting import COLUMN, save_figure
 from .theory import balanced_trajectory, exact_trajectory
 

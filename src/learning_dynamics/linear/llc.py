@@ -27,8 +27,8 @@ from .. import aoyagi
 from .. import llc as L
 from ..essential_dynamics import draw as draw_ed
 from ..essential_dynamics import essential_dynamics
-from ..history import History, read_arrays, write_arrays
-from ..io import write_csv, write_json
+from ..history import History
+from ..io import read_arrays, write_arrays, write_csv, write_json
 from ..plotting import COLUMN, save_figure
 from .model import STUDY, mode_basis
 

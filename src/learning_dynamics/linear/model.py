@@ -25,7 +25,8 @@ import torch
 from scipy.stats import ortho_group
 
 from ..devices import training_device
-from ..history import read_arrays, run_attrs, write_arrays
+from ..history import run_attrs
+from ..io import read_arrays, write_arrays
 from ..seeding import seed_everything
 from ..training import fit
 from .runs import sweep_job_config

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..history import History, read_arrays, write_arrays
-from ..io import write_csv, write_json
+from ..history import History
+from ..io import read_arrays, write_arrays, write_csv, write_json
 from .model import (
     LECTURE_LOSS,
     SPLITS,

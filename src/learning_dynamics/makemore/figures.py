@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
-from ..history import read_arrays
+from ..io import read_arrays
 from ..plotting import COLUMN, save_figure
 
 

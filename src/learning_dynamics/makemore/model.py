@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from ..devices import training_device
-from ..history import read_arrays, run_attrs, write_arrays
+from ..history import run_attrs
+from ..io import read_arrays, write_arrays
 from ..training import fit
 from .runs import RunConfig
 from .sampler import BatchSampler

@@ -12,7 +12,8 @@ from ..explorer import Page, colorbar, frame_indices, frames_within
 from ..history import History
 from . import interp
 from .laws import enumerate_sequences, prior
-from .model import Arch, groups, model_logits, read_laws, skip_coefficients
+from .model import Arch, model_logits, skip_coefficients
+from .train import groups, read_laws
 
 
 def _member_params(h: History, members: list[dict], k: int) -> tuple[Arch, dict[str, np.ndarray]]:

@@ -1,7 +1,7 @@
 """Memorization study: interpretability helpers (the seed's missing `interp` module).
 
 Everything works on a one-layer model's parameters with a leading member axis (E, ...), as
-`results.Extract.params` returns them, and is vectorised over members, pairs and tokens.
+`analysis.Extract.params` returns them, and is vectorised over members, pairs and tokens.
 
 - `attention_maps`: the layer-0 attention that x2's query gives to x1, for every pair (x1, x2).
 - `new_computation_basis`: a residual vector v as the minimum-norm token coefficients c with

@@ -18,11 +18,12 @@ import torch
 from .. import llc as L
 from ..essential_dynamics import draw as draw_ed
 from ..essential_dynamics import essential_dynamics
-from ..history import History, write_arrays
-from ..history import read_arrays as read_file
-from ..io import write_json
+from ..history import History
+from ..io import read_arrays as read_file
+from ..io import write_arrays, write_json
 from ..plotting import COLUMN, save_figure
-from .model import STUDY, all_pairs, groups, model_logits, read_laws, skip_coefficients
+from .model import STUDY, all_pairs, model_logits, skip_coefficients
+from .train import groups, read_laws
 
 
 def member_snapshots(history: str, member: int, every: int):

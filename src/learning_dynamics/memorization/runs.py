@@ -10,21 +10,36 @@ lists of members split into `jobs` chunks so a cluster can spread them.
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..grids import job_count, job_items
 
-CELLS = (
-    "dynamics",
-    "freezing",
-    "architecture",
-    "attention",
-    "contributions",
-    "superposition",
-    "rank_distance",
-    "almost_rank",
-)
-SWEEPS = ("scaling", "capacity_heads", "capacity_head_dim", "capacity_embed_dim")
+
+class Cell(NamedTuple):
+    """One analysis and its figure `memorization_<name>` (rule of that name in memorization.smk)."""
+
+    module: str  # cells/<module>.py: its `analyse` and its `draw`
+    block: str  # the config block it reads
+    sweep: bool  # a grid split into `jobs` training jobs; else one training job of its name
+
+
+# The registry: every cell and sweep of the study, in notebook order. The workflow, the
+# `analyse` and `plot` verbs and the tests read it from here.
+CELLS = {
+    "dynamics": Cell("dynamics", "dynamics", sweep=False),  # cell 1
+    "freezing": Cell("freezing", "freezing", sweep=False),  # cell 2
+    "scaling": Cell("scaling", "scaling", sweep=True),  # cell 3
+    "architecture": Cell("architecture", "architecture", sweep=False),  # cell 4
+    "attention": Cell("attention", "attention", sweep=False),  # cell 5
+    "contributions": Cell("contributions", "contributions", sweep=False),  # cell 6
+    "superposition": Cell("superposition", "superposition", sweep=False),  # cell 7
+    "rank_distance": Cell("rank_distance", "rank_distance", sweep=False),  # cell 8
+    "almost_rank": Cell("almost_rank", "almost_rank", sweep=False),  # cell 9
+    "capacity_heads": Cell("capacity", "capacity", sweep=True),  # paper Fig. 1a
+    "capacity_head_dim": Cell("capacity", "capacity", sweep=True),  # paper Fig. 1b
+    "capacity_embed_dim": Cell("capacity", "capacity", sweep=True),  # paper Fig. 2a
+}
+SWEEPS = tuple(name for name, cell in CELLS.items() if cell.sweep)
 # what each capacity sweep varies: H = para (parallel heads), d_head, or d
 CAPACITY_AXES = {"heads": "para", "head_dim": "d_head", "embed_dim": "d"}
 SHAPE_KEYS = ("N", "d", "layers", "mlp_width", "mlp_depth", "para", "heads", "d_head")
@@ -206,7 +221,7 @@ BASELINE_JOBS = ("dynamics_low_rank",)
 def jobs(study: dict[str, Any]) -> list[str]:
     """Names of every training job: each cell, cell 1's low-rank baseline, and `<sweep>/job<k>`
     for every sweep job (the project's one sweep convention, see `grids`)."""
-    out = list(CELLS) + list(BASELINE_JOBS)
+    out = [c for c in CELLS if c not in SWEEPS] + list(BASELINE_JOBS)
     for sweep in SWEEPS:
         n = sweep_jobs(study, sweep)
         out.extend(f"{sweep}/job{k}" for k in range(n))
@@ -225,7 +240,7 @@ def sweep_jobs(study: dict[str, Any], sweep: str) -> int:
 
 def job_config(study: dict[str, Any], job: str) -> dict[str, Any]:
     """The config of one training job: its members and their shared steps, batch and lr."""
-    if job in CELLS:
+    if job in CELLS and job not in SWEEPS:
         block, members = study[job], _cell_members(study, job)
     elif job == "dynamics_low_rank":  # one low-rank model per init seed, on the cell's law
         block = {**study["dynamics"], "steps": study["dynamics"]["low_rank_steps"]}
@@ -267,21 +282,21 @@ def data_config(config: dict[str, Any]) -> dict[str, Any]:
     return {"laws": [{k: m[k] for k in ("N", "law", "law_seed")} for m in config["members"]]}
 
 
-# ---- analyses and figures (registry: `cells.MODULES`): which jobs and config block each reads ---
+# ---- analyses and figures (the registry `CELLS`): which jobs and config block each reads -------
 
 
 def cell_jobs(study: dict[str, Any], cell: str) -> list[str]:
     """The training jobs an analysis reads."""
     if cell == "dynamics":
         return ["dynamics", "dynamics_low_rank"]
-    if cell in CELLS:
+    if cell not in SWEEPS:
         return [cell]
     return [f"{cell}/job{k}" for k in range(sweep_jobs(study, cell))]
 
 
 def cell_block(cell: str) -> str:
     """The config block of a cell or sweep."""
-    return "capacity" if cell.startswith("capacity_") else cell
+    return CELLS[cell].block
 
 
 def figure_inputs(study: dict[str, Any], cell: str, root: str) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..history import History, read_arrays, write_arrays
-from ..io import write_csv, write_json
+from ..history import History
+from ..io import read_arrays, write_arrays, write_csv, write_json
 from .model import FOUR_FEATURES_LOSS, STUDY, tied_optimum_loss
 
 REPRESENTED_ERROR = 0.5

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 
-from ..history import History, read_arrays
+from ..history import History
+from ..io import read_arrays
 from ..plotting import COLUMN, save_animation, save_figure
 from .model import FOUR_FEATURES_LOSS, directions, tied_optimum_loss
 

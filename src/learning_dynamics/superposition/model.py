@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from ..devices import training_device
-from ..history import read_arrays, run_attrs, write_arrays
+from ..history import run_attrs
+from ..io import read_arrays, write_arrays
 from ..training import fit
 from .runs import RunConfig
 

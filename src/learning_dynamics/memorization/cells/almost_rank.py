@@ -10,10 +10,9 @@ import torch
 
 from ...plotting import COLUMN, plt, save_figure
 from .. import interp
+from ..analysis import Extract, Result, member_law, random_baseline
 from ..laws import Law, prior
 from ..model import exact_metrics
-from ..results import Extract, Result, member_law, random_baseline
-from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -49,6 +48,8 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     summary = {
         **{r.predictor: round(r.divergence, 6) for r in table.itertuples()},
         "trained_exact_from_training": round(ex.final(0)["divergence"], 6),
+        # the seed's question: does the second-order theory give the trained model's KL?
+        "theory_over_trained": float(table.divergence[1] / table.divergence[0]),
         "seed_formula_max_gap": float((table.seed_formula - table.divergence).abs().max()),
         "prior_uniform": bool(torch.allclose(weights, torch.full_like(weights, 1 / n**2))),
         "theory_vs_trained_embedding_cosine": round(float(cos.mean()), 4),
@@ -84,4 +85,3 @@ def draw(
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

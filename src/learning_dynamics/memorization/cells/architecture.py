@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...plotting import COLUMN, plt, save_figure
-from ..panels import bars
-from ..results import Extract, Result, member_table
-from . import figure_verb
+from ..analysis import Extract, Result, member_table
+from ..figures import bars
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -39,4 +38,3 @@ def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

@@ -16,11 +16,10 @@ import torch
 
 from ...plotting import COLUMN, plt, save_figure
 from .. import interp
+from ..analysis import Extract, Result, member_law, random_baseline
+from ..figures import map_panel
 from ..laws import Law, prior
 from ..model import init_params, skip_coefficients
-from ..panels import map_panel
-from ..results import Extract, Result, member_law, random_baseline
-from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -114,4 +113,3 @@ def draw(
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

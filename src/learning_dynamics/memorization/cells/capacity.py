@@ -28,11 +28,11 @@ import pandas as pd
 import torch
 
 from ...plotting import COLUMN, plt, save_figure
+from ..analysis import Extract, Result
 from ..laws import Law, PoolSampler
-from ..model import all_pairs, read_laws
-from ..results import Extract, Result
+from ..model import all_pairs
 from ..runs import capacity_points
-from . import figure_verb
+from ..train import read_laws
 
 # The paper's points: the authors' stored results, `Scaling laws/Data_exp_1_10.csv` (Fig. 1a),
 # `Data_exp_2.csv` (Fig. 1b), `Data_exp_3.csv` (Fig. 2a) of leodana2000/Transformer_Attentional_
@@ -85,6 +85,21 @@ def facts_per_head(heads: np.ndarray, accuracy: np.ndarray, n: int) -> float:
     if stop < 2:
         return float("nan")
     return float(np.polyfit(heads[:stop], facts(accuracy[:stop], n), 1)[0])
+
+
+def power_exponent(x: np.ndarray, y: np.ndarray) -> float:
+    """The exponent k of the least-squares law y = a + b·x^k (a and b fitted for every k on a
+    grid of step 0.005 in [0.05, 6]; the best k): how the paper reads "linear", "quadratic" and
+    "cubic" in Sec. 4.2 (least-squares laws with an offset)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ks = np.arange(0.05, 6.0, 0.005)
+    residual = [np.sum((np.polyval(np.polyfit(x**k, y, 1), x**k) - y) ** 2) for k in ks]
+    return float(ks[int(np.argmin(residual))])
+
+
+# Sec. 4.2's laws the sweeps test: facts grow as d_h² (Fig. 1b) and, for d <= d_h, linearly in
+# d (Fig. 2a), hence as d³ where d = d_h (Fig. 2b): (the points fitted, the paper's exponent).
+EXPONENT = {"capacity_head_dim": 2.0, "capacity_embed_dim": 1.0}
 
 
 def pool_counts(law: Law, pool: dict[str, Any]) -> torch.Tensor:
@@ -213,6 +228,25 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
         summary[v]["above_bound"] = bool(
             (table[f"{v}_min"][applies] >= table.lower_bound[applies]).all()
         )
+    if sweep in EXPONENT:
+        # Fig. 1b: every d_h (all <= d); Fig. 2a: the part d <= d_h, which the paper calls linear
+        fit = (table.d <= table.d_head if sweep == "capacity_embed_dim" else table.d > 0).to_numpy()
+        x = table[axis].to_numpy()[fit]
+
+        def exponent(acc: np.ndarray) -> float | None:  # a law a + b·x^k needs 3 points
+            return power_exponent(x, facts(acc[fit], n)) if fit.sum() >= 3 else None
+
+        summary["exponent"] = {
+            "law": f"facts = a + b·{axis}^k"
+            + (", points with d <= d_h" if sweep == "capacity_embed_dim" else ""),
+            "paper_statement": EXPONENT[sweep],
+            **{v: exponent(table[f"{v}_accuracy"].to_numpy()) for v in variants},
+            "per_repeat": {
+                v: [exponent(col) for col in arrays[f"{v}/paper_metric"].T] for v in variants
+            },
+        }
+        if paper:
+            summary["exponent"]["paper"] = exponent(table.paper.to_numpy())
     if sweep == "capacity_heads":
         fph = {v: facts_per_head(table.H, table[f"{v}_accuracy"], n) for v in variants}
         if paper:
@@ -258,4 +292,3 @@ def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

@@ -20,10 +20,9 @@ from matplotlib.colors import TwoSlopeNorm
 
 from ...plotting import COLUMN, plt, save_figure
 from .. import interp
+from ..analysis import Extract, Result, member_law
+from ..figures import DIVERGING, map_panel
 from ..laws import enumerate_sequences, prior
-from ..panels import DIVERGING, map_panel
-from ..results import Extract, Result, member_law
-from . import figure_verb
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -179,4 +178,3 @@ def draw(
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

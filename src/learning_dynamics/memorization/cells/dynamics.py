@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ...plotting import COLUMN, plt, save_figure
-from ..results import Extract, Result, member_table, spread
-from . import figure_verb
+from ..analysis import Extract, Result, member_table, spread
 
 METRICS = ("loss", "batch_accuracy", "divergence", "accuracy")
 RUNS = {
@@ -123,4 +122,3 @@ def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

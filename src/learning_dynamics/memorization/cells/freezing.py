@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 
 from ...plotting import COLUMN, plt, save_figure
-from ..panels import bars
-from ..results import Extract, Result, member_table, spread
-from . import figure_verb
+from ..analysis import Extract, Result, member_table, spread
+from ..figures import bars
 
 METRICS = ("loss", "divergence", "accuracy")
 
@@ -80,4 +79,3 @@ def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

@@ -11,9 +11,8 @@ import torch
 
 from ...plotting import COLUMN, plt, save_figure
 from .. import interp
-from ..model import read_laws
-from ..results import Extract, Result
-from . import figure_verb
+from ..analysis import Extract, Result
+from ..train import read_laws
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -118,4 +117,3 @@ def draw(
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

@@ -9,8 +9,7 @@ from typing import Any
 import pandas as pd
 
 from ...plotting import COLUMN, plt, save_figure
-from ..results import Extract, Result, member_table
-from . import figure_verb
+from ..analysis import Extract, Result, member_table
 
 
 def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Result:
@@ -60,4 +59,3 @@ def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

@@ -16,11 +16,10 @@ import torch
 from matplotlib.colors import TwoSlopeNorm
 
 from ...plotting import COLUMN, plt, save_figure
+from ..analysis import Extract, Result, member_law, random_baseline
+from ..figures import DIVERGING
 from ..laws import Law
 from ..model import all_pairs
-from ..panels import DIVERGING
-from ..results import Extract, Result, member_law, random_baseline
-from . import figure_verb
 
 
 def _cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -143,4 +142,3 @@ def draw(
 
 
 # The DAG verb `plot_<cell>`: reads the cell's analysis files, then draws.
-plot = figure_verb(draw)

@@ -1,5 +1,6 @@
-"""Memorization study: the extract verb (history -> curves and final weights per member) and the
-types every cell's analysis shares (`Extract`, `Result`, `member_table`, `random_baseline`).
+"""Memorization study: the extract verb (history -> curves and final weights per member), the
+analyse verb (a cell's analysis, looked up in the registry `runs.CELLS`), and what every cell's
+analysis shares (`Extract`, `Result`, `member_table`, `random_baseline`).
 
 extract.h5 layout (one per training job, members in job order):
     metrics/step (S,), metrics/loss (S, E), metrics/accuracy (S, E)   every batch, before its update
@@ -18,23 +19,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..history import History, read_arrays, write_arrays
-from ..io import to_json
+from ..history import History
+from ..io import read_arrays, to_json, write_arrays, write_csv, write_json
 from . import interp
+from .cells import module
 from .laws import Law, entropy
-from .model import (
-    Arch,
-    groups,
-    model_logits,
-    param_count,
-    read_laws,
-    skip_coefficients,
-)
+from .model import Arch, model_logits, param_count, skip_coefficients
+from .train import groups, read_laws
 
-# ---- extract ------------------------------------------------------------------------------------
+# ---- DAG verbs: extract, analyse ----------------------------------------------------------------
 
 
 def extract(history: str, out: str) -> None:
+    """Curves, exact metrics and every member's final weights of one training job."""
     with History(history) as h:
         config = h.config
         arrays: dict[str, Any] = {}
@@ -48,6 +45,23 @@ def extract(history: str, out: str) -> None:
                 for j, k in enumerate(idx):
                     arrays[f"final/m{k}/{name}"] = final[j]
     write_arrays(out, arrays, {"config": to_json(config)})
+
+
+def analyse(
+    cell: str,
+    extracts: list[str],
+    data: list[str],
+    config: dict,
+    summary: str,
+    table: str,
+    arrays: str,
+) -> None:
+    """Run the analysis of `cell` (a seed cell or sweep) over its jobs' extracts and data files;
+    `config` is the study's config block."""
+    result = module(cell).analyse([Extract(p) for p in extracts], data, config)
+    write_json(summary, {"cell": cell, **result.summary})
+    write_csv(table, result.table)
+    write_arrays(arrays, result.arrays, {"cell": cell})
 
 
 class Extract:

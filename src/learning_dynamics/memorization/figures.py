@@ -1,13 +1,39 @@
-"""Memorization study: figure panels that several cells draw (bars of final divergences, an
-attention map over the law's tokens) and the diverging colour map of signed matrices."""
+"""Memorization study: the plot verb (a cell's figure, drawn by the `draw` of the cell's module,
+looked up in the registry `runs.CELLS`), and figure panels several cells draw (bars of final
+divergences, an attention map over the law's tokens) with the diverging colour map of signed
+matrices."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from ..io import read_arrays
 from ..plotting import plt
+from .analysis import Extract
+from .cells import module
+
+
+def drawing(cell: str) -> Callable[..., None]:
+    """The function that draws `cell`'s figure: `draw` of its module in `cells/`."""
+    return module(cell).draw
+
+
+def plot(
+    cell: str, summary: str, table: str, arrays: str, extracts: list[str], pdf: str, png: str
+) -> None:
+    """Draw the figure of `cell` (a seed cell or sweep) from its analysis files and its jobs'
+    extracts, with `drawing(cell)`: the `draw` of the cell's module in `cells/`."""
+    with open(summary) as f:
+        values = json.load(f)
+    frame = pd.read_csv(table)
+    extracted = [Extract(p) for p in extracts]
+    drawing(cell)(values, frame, read_arrays(arrays), extracted, pdf, png)
+
 
 DIVERGING = "RdBu_r"
 
