@@ -781,3 +781,32 @@ def test_memorizations_seed_lists_count_against_the_limit(config):
     config["memorization"]["dynamics"]["extra_seeds"] = list(range(1, 200_001))
     message = refused(config)
     assert "memorization.dynamics: 200001 (seed and extra_seeds) = 200,001 members" in message
+
+
+@pytest.mark.parametrize(
+    ("study", "edit", "why"),
+    [
+        ("linear", {"steps": "2000"}, "steps: '2000' is not int"),
+        ("linear", {"extra": 1}, "unknown key 'extra'"),
+        ("superposition", {"seeds": [0, "1"]}, "seeds: [0, '1'] is not tuple[int, ...]"),
+        ("makemore", {"batchnorm": "yes"}, "batchnorm: 'yes' is not bool"),
+        ("grokking", {"settle_rqi": "0.9"}, "settle_rqi: '0.9' is not float | None"),
+    ],
+)
+def test_a_run_config_written_by_hand_is_typed_before_the_job_creates_anything(
+    tmp_path, study, edit, why
+):
+    """Without a digest (a run outside the workflow) the train verb checks the types itself."""
+    from learning_dynamics import config as configs
+
+    runs = __import__(f"learning_dynamics.{study}.runs", fromlist=["run_config"])
+    run = "default" if study == "grokking" else "main"
+    value = {**runs.run_config(configs.load("quick")[study], run), **edit}
+    path = tmp_path / "hand.json"
+    path.write_text(json.dumps(value))
+    out = tmp_path / "out" / "history.h5"
+    result = run_cli(study, "train", "--config", str(path), "--data", "x.h5", "--out", str(out),
+                     check=False)  # fmt: skip
+    assert result.returncode != 0 and "RunConfigError" in result.stderr
+    assert why in result.stderr, result.stderr[-600:]
+    assert not (tmp_path / "out").exists()

@@ -180,3 +180,15 @@ def test_llc_targets_plan_no_training_with_complete_histories(tmp_path, study):
     plan = planned()
     assert f"{study}_llc_estimate" in plan, plan
     assert not [r for r in plan if r.endswith("_train")], plan
+
+
+def test_config_refuses_an_unstable_localization_step_and_a_missing_draw():
+    from learning_dynamics import config
+
+    cfg = config.load("default")
+    cfg["superposition"]["llc"]["sweep"]["gamma"] = [1000.0]
+    cfg["linear"]["llc"]["burn_in"] = cfg["linear"]["llc"]["steps"]
+    with pytest.raises(config.ConfigError) as err:
+        config.check_config(cfg)
+    assert "superposition.llc: lr·γ/nβ = 200.0·1000.0/30000.0" in str(err.value)
+    assert "linear.llc.burn_in" in str(err.value)

@@ -151,10 +151,15 @@ def main(argv: list[str] | None = None) -> None:
         from .explorer import view_command
 
         return view_command(argv[1:])
+    if argv[:1] == ["new-study"]:
+        from .newstudy import main as new_study
+
+        return new_study(argv[1:])
     names = ",".join(packages())
     usage = (
         f"usage: python -m learning_dynamics {{{names}}} VERB --key value ... (or --help)\n"
-        "       python -m learning_dynamics view HISTORY.h5 [--out PAGE.html]"
+        "       python -m learning_dynamics view HISTORY.h5 [--out PAGE.html]\n"
+        "       python -m learning_dynamics new-study NAME   (writes a new study; see README)"
     )
     if not argv or argv[0] not in packages():
         if argv and argv[0] in ("-h", "--help"):

@@ -134,13 +134,26 @@ def check_config(config: dict[str, Any]) -> None:
 
 def llc_sampler_problems(key: str, block: dict[str, Any]) -> list[str]:
     """Checks of an LLC sampler block (`learning_dynamics.llc.SGLDConfig`, a study's `llc`):
-    the estimate needs at least two kept draws, to compare their halves."""
+    the estimate needs at least two kept draws, to compare their halves; the localization's own
+    step, ε·γ = lr·γ/nβ, must stay below 1 for every (nβ, γ) the block samples at (the sweep's
+    too), else the chains oscillate and blow up whatever the loss."""
+    out = []
     if block["burn_in"] > block["steps"] - 2:
-        return [
+        out.append(
             f"{key}.burn_in: {block['burn_in']} leaves fewer than 2 of {key}.steps = "
             f"{block['steps']} SGLD draws for the estimate; at most {block['steps'] - 2}"
-        ]
-    return []
+        )
+    sweep = block.get("sweep", {"nbeta": [], "gamma": []})
+    pairs = [(block["nbeta"], block["gamma"])]
+    pairs += [(nb, block["gamma"]) for nb in sweep["nbeta"]]
+    pairs += [(block["nbeta"], g) for g in sweep["gamma"]]
+    for nb, g in pairs:
+        if block["lr"] * g / nb >= 1:
+            out.append(
+                f"{key}: lr·γ/nβ = {block['lr']}·{g}/{nb} = {block['lr'] * g / nb:.3g} >= 1: the "
+                f"localization step alone is unstable; lower lr or γ, or raise nβ"
+            )
+    return out
 
 
 def check_config_files(paths: list[str | os.PathLike]) -> None:

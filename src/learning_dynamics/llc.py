@@ -110,14 +110,13 @@ def sample(
         part = {k: v[rows] for k, v in centers.items()}
         hyper = [torch.tensor(h[rows], dtype=dtype, device=device) for h in per_centre]
         n = rows.stop - rows.start
-        traces = _chains(loss, part, *hyper, chains, steps, g)
+        traces = _chains(loss, part, *hyper, chains, steps, g, lambda n=n: bar.update(n))
         out[:, rows] = traces.reshape(steps, n, chains).cpu().numpy()
-        bar.update(steps * n)
     bar.close()
     return out
 
 
-def _chains(loss, centers, nbeta, gamma, lr, chains, steps, g) -> torch.Tensor:
+def _chains(loss, centers, nbeta, gamma, lr, chains, steps, g, tick) -> torch.Tensor:
     """SGLD for all members of one chunk: (steps, members·chains) loss traces."""
     c = {k: v.detach().repeat_interleave(chains, 0) for k, v in centers.items()}
     b = next(iter(c.values())).shape[0]
@@ -135,6 +134,7 @@ def _chains(loss, centers, nbeta, gamma, lr, chains, steps, g) -> torch.Tensor:
                 drift = shape(nb, p) * grad + shape(gm, p) * (p - c[k])
                 noise = torch.randn(p.shape, generator=g, dtype=p.dtype, device=p.device)
                 p.sub_(shape(eps / 2, p) * drift).add_(shape(eps.sqrt(), p) * noise)
+        tick()
     return trace
 
 

@@ -15,15 +15,19 @@ version) is read as is. Light imports only: the Snakefile uses this at parse tim
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .strict import json_text
 
 DIGEST = "_sha256"
+T = TypeVar("T")
 
 
 class RunConfigError(ValueError):
@@ -104,3 +108,52 @@ def stale(path: str | os.PathLike, expected: dict[str, Any]) -> str | None:
     ]
     shown = "; ".join(diffs[:4]) + ("; ..." if len(diffs) > 4 else "")
     return f"{path} differs from what the config gives ({shown})"
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether JSON `value` is of type `hint` (int, float, bool, str, tuples, unions, None)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(v, args[0]) for v in value)
+        return len(value) == len(args) and all(map(_fits, value, args))
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
+
+
+def typed(cls: type[T], value: dict[str, Any]) -> T:
+    """Dataclass `cls` from run config `value`, lists as tuples; RunConfigError naming every
+    unknown key and every value not of its field's type (`"steps": "2000"`), so a run config
+    written by hand is refused before the job creates anything."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    problems = [f"unknown key {k!r}" for k in value if k not in fields]
+    problems += [  # the config dataclasses keep no defaults: config.yaml is their one source
+        f"missing key {f.name!r}"
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name not in value and dataclasses.MISSING is f.default is f.default_factory
+    ]
+    problems += [
+        f"{k}: {v!r} is not {_name(hints[k])}"
+        for k, v in value.items()
+        if k in fields and not _fits(v, hints[k])
+    ]
+    if problems:
+        where = f"run config for {cls.__module__}.{cls.__name__}"
+        raise RunConfigError(f"{where}: " + "; ".join(problems))
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})

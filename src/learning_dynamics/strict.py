@@ -70,6 +70,13 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e400: JSON's grammar, but not a float
+        raise ValueError(f"{text} overflows a float (inf)")
+    return value
+
+
 def json_text(text: str, name: str = "<json>", allow_nan: bool = False) -> Any:
     """JSON text (from file `name`): a repeated key raises DuplicateKeyError, NaN and ±Infinity
     raise ValueError (unless `allow_nan`), each naming `name`; so does malformed JSON."""
@@ -83,8 +90,11 @@ def json_text(text: str, name: str = "<json>", allow_nan: bool = False) -> Any:
         return out
 
     try:
-        constant = None if allow_nan else _no_constant
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+        if allow_nan:
+            return json.loads(text, object_pairs_hook=pairs)
+        return json.loads(
+            text, object_pairs_hook=pairs, parse_constant=_no_constant, parse_float=_finite_float
+        )
     except DuplicateKeyError:
         raise
     except ValueError as err:  # json.JSONDecodeError is a ValueError

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from ..devices import training_device
 from ..history import run_attrs
 from ..io import read_arrays, write_arrays
+from ..runconfig import typed
 from ..training import fit
 from .runs import RunConfig
 from .sampler import BatchSampler
@@ -368,7 +369,7 @@ def load_split(data: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
 def train(config: dict[str, Any], data: str, out: str) -> None:
     """Train run `config` (a `run_config`) on the train split of `data`; the history of
     parameters, activations, gradients and updates goes to `out`."""
-    cfg = RunConfig(**config)
+    cfg = typed(RunConfig, config)  # refuses an unknown key or a value of another type
     device = training_device()
     x, y = (t.to(device) for t in load_split(data, "train"))
     trainer = MakemoreTrainer(cfg, x, y)

@@ -24,6 +24,7 @@ import torch
 from ..devices import training_device
 from ..history import run_attrs
 from ..io import read_arrays, write_arrays
+from ..runconfig import typed
 from ..training import fit
 from .runs import RunConfig
 
@@ -184,7 +185,7 @@ def make_data(features: int, out: str) -> None:
 def train(config: dict[str, Any], data: str, out: str) -> None:
     """Train run `config` (a `run_config`: one seed, or an ensemble of seeds trained together)
     on the one-hot batch in `data`; the weight history goes to `out`."""
-    cfg = RunConfig(**{**config, "seeds": tuple(config["seeds"])})
+    cfg = typed(RunConfig, config)  # refuses an unknown key or a value of another type
     inputs = read_arrays(data)["inputs"]
     if not np.array_equal(inputs, np.eye(cfg.features)):
         raise ValueError(f"{data}: expected the {cfg.features} one-hot vectors as the full batch")
