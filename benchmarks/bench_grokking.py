@@ -20,10 +20,11 @@ import time
 import numpy as np
 import torch
 
+from learning_dynamics.config import load
 from learning_dynamics.devices import set_threads
 from learning_dynamics.grokking.model import member_data, pairs
 from learning_dynamics.grokking.reference import seed_style_run
-from learning_dynamics.grokking.runs import RunConfig, grid
+from learning_dynamics.grokking.runs import RunConfig, grid, run_config
 from learning_dynamics.grokking.train import build_trainer
 
 RUNS, STEPS, N, TRAIN, WIDTH, OUT = 100, 10000, 55, 45, 200, 10
@@ -101,8 +102,9 @@ def ensemble_trainer():
     """The project's trainer on the 100-point diagram (rep lr × decoder lr, 10 × 10)."""
     lrs = grid({"min": 1e-5, "max": 1e-2, "num": 10, "log": True})
     rep, dec = zip(*[(r, d) for r in lrs for d in lrs], strict=True)
-    cfg = RunConfig(seeds=(4,) * RUNS, train_nums=(45,) * RUNS, rep_lrs=rep, dec_lrs=dec,
-                    dec_wds=(0.0,) * RUNS)  # fmt: skip
+    members = dict(seeds=[4] * RUNS, train_nums=[45] * RUNS, rep_lrs=rep, dec_lrs=dec,
+                   dec_wds=[0.0] * RUNS)  # fmt: skip
+    cfg = RunConfig.from_dict({**run_config(load()["grokking"], "default"), **members})
     one = member_data(10, 45, 4, 10, 10, modulo=False)
     data = {k: np.stack([v] * RUNS) for k, v in one.items()}
     data |= {"pairs": pairs(10), "target": pairs(10).sum(1)}

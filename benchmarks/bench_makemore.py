@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from learning_dynamics.config import load
 from learning_dynamics.devices import set_threads
 from learning_dynamics.history import run_attrs
 from learning_dynamics.makemore.model import (
@@ -29,7 +30,7 @@ from learning_dynamics.makemore.model import (
     build_dataset,
     read_words,
 )
-from learning_dynamics.makemore.runs import RunConfig
+from learning_dynamics.makemore.runs import RunConfig, run_config
 from learning_dynamics.makemore.sampler import randperm_block
 from learning_dynamics.training import fit
 
@@ -137,7 +138,8 @@ def seed_style(x: torch.Tensor, y: torch.Tensor, steps: int) -> tuple[float, flo
 
 
 def project(x: torch.Tensor, y: torch.Tensor, steps: int, sampler: str) -> tuple[float, float]:
-    cfg = RunConfig(steps=steps, sampler=sampler)
+    main = run_config(load()["makemore"], "main")  # config.yaml: the seed's values
+    cfg = RunConfig(**{**main, "steps": steps, "sampler": sampler})
     with tempfile.TemporaryDirectory() as tmp:
         start, cpu = time.perf_counter(), time.process_time()
         fit(

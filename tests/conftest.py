@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -19,6 +20,13 @@ def load_config(quick: bool = True) -> dict:
     """config.yaml merged with quick.yaml, as `snakemake --configfile config/quick.yaml` does
     (config.yaml alone with quick=False): the one way tests get config values."""
     return config.load("quick" if quick else "default")
+
+
+def default_run(study: str, run: str, **overrides) -> dict:
+    """Run `run` of `study` as the workflow builds it from config/config.yaml (its
+    `runs.run_config`), with `overrides`: the one way tests build a run config."""
+    runs = importlib.import_module(f"learning_dynamics.{study}.runs")
+    return {**runs.run_config(load_config(quick=False)[study], run), **overrides}
 
 
 @pytest.fixture

@@ -1,56 +1,59 @@
-"""One source of defaults: every study's config dataclass defaults equal config/config.yaml.
-
-The dataclasses keep the seed notebooks' values as defaults (tests and benchmarks build runs from
-them); config/config.yaml is what the workflow runs. Each study's faithful run, built from
-config.yaml by the function the workflow uses, must give exactly the dataclass defaults, so the two
-cannot drift. A study with a new config dataclass adds a line to CASES.
+"""One source of defaults: config/config.yaml. A study's config dataclasses (the `*Config` classes
+of its runs.py or model.py) keep fields, never a second copy of the values: no field has a
+default, and every run config the workflow builds from config.yaml (`runs.run_config` for each of
+`runs.RUNS`) has exactly the fields of one of them, so a key added to one and not the other
+fails here. Tests and benchmarks build their configs from config.yaml too
+(`conftest.default_run`, `learning_dynamics.config.load`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
-from typing import Any
 
 import pytest
 from conftest import load_config
 
-# study -> (dataclass "module:Class", "module:function" building its faithful run's values from
-# the study's config block, the arguments after the block, fields the config does not set)
-CASES: dict[str, tuple[str, str, tuple, set[str]]] = {
-    "superposition": ("runs:RunConfig", "runs:run_config", ("main",), set()),
-    "linear": ("model:LinearConfig", "runs:run_config", ("main",), set()),
-    "makemore": ("runs:RunConfig", "runs:run_config", ("main",), set()),
-    "grokking": ("runs:RunConfig", "runs:run_config", ("default",), set()),
-    # a member of the seed's first cell; the context length is fixed by the task (x1, x2, ->),
-    # and the seed cells use the paper's per-head layout with layer norm (only the capacity
-    # sweeps' `variants` set `layout` and `norm`)
-    "memorization": ("model:Arch", "runs:job_config", ("dynamics",), {"context", "layout", "norm"}),
-}
+from learning_dynamics import studies
 
 
-def _load(study: str, target: str) -> Any:
-    module, name = target.split(":")
-    return getattr(importlib.import_module(f"learning_dynamics.{study}.{module}"), name)
+def config_classes(study: str) -> list[type]:
+    """The study's config dataclasses: `*Config` classes defined in its runs.py or model.py."""
+    out = []
+    for name in ("runs", "model"):
+        module = importlib.import_module(f"learning_dynamics.{study}.{name}")
+        out += [
+            obj
+            for key, obj in vars(module).items()
+            if key.endswith("Config")
+            and dataclasses.is_dataclass(obj)
+            and obj.__module__ == module.__name__
+        ]
+    return out
 
 
-def _plain(value: Any) -> Any:
-    """Tuples as lists, recursively (YAML and JSON have only lists)."""
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+@pytest.mark.parametrize("study", studies())
+def test_config_dataclasses_keep_fields_not_values(study):
+    for cls in config_classes(study):
+        fields = dataclasses.fields(cls)
+        valued = [
+            f.name for f in fields if dataclasses.MISSING not in (f.default, f.default_factory)
+        ]
+        assert not valued, (
+            f"{cls.__name__} has defaults (config.yaml is their one source): {valued}"
+        )
 
 
-@pytest.mark.parametrize("study", sorted(CASES))
-def test_dataclass_defaults_are_the_default_config(study):
-    cls, build, args, unset = CASES[study]
-    dataclass, run = _load(study, cls), _load(study, build)
-    built: dict[str, Any] = run(load_config(quick=False)[study], *args)
-    if study == "memorization":  # a job config: its members; the first is the seed's model
-        built = built["members"][0]
-    defaults = _plain(dataclasses.asdict(dataclass()))
-    assert set(defaults) - set(built) == unset, "dataclass fields config.yaml does not set"
-    drift = {k: (v, built[k]) for k, v in defaults.items() if k in built and _plain(built[k]) != v}
-    assert not drift, f"{study}: dataclass default vs config.yaml: {drift}"
+@pytest.mark.parametrize("study", studies())
+def test_every_run_config_has_exactly_the_dataclass_fields(study):
+    classes = config_classes(study)
+    if not classes:  # memorization: a job's members, each an `Arch` (test_memorization)
+        pytest.skip(f"{study} has no *Config dataclass")
+    runs = importlib.import_module(f"learning_dynamics.{study}.runs")
+    block = load_config(quick=False)[study]
+    fields = {cls: {f.name for f in dataclasses.fields(cls)} for cls in classes}
+    for run in runs.RUNS:
+        built = runs.run_config(block, run)
+        matching = [cls for cls, names in fields.items() if names == set(built)]
+        assert matching, (run, sorted(built), {c.__name__: sorted(f) for c, f in fields.items()})
+        matching[0](**built)  # and it builds

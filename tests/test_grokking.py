@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import default_run
 
 from learning_dynamics.grokking.analysis import (
     PHASES,
@@ -113,6 +114,11 @@ def test_vectorised_rqi_equals_plain_loop():
     assert 0 < np.mean(got) < 1 and max(got) > 0.5
 
 
+def default_config(**overrides) -> RunConfig:
+    """The seed's single run (config.yaml's `default` run) with `overrides`."""
+    return RunConfig.from_dict(default_run("grokking", "default", **overrides))
+
+
 def job_data(cfg: RunConfig, tmp_path) -> dict:
     path = tmp_path / f"data{len(list(tmp_path.glob('data*.h5')))}.h5"
     make_data(
@@ -131,7 +137,7 @@ def run_ensemble(cfg: RunConfig, tmp_path, steps: int):
 def test_ensemble_member_equals_single_seed_style_run(tmp_path):
     """Member 1 of a mixed ensemble (other members differ in seed, size, lr, wd) against the
     seed-style nn.Module + torch.optim.Adam/AdamW run with its settings."""
-    cfg = RunConfig(
+    cfg = default_config(
         seeds=(3, 4, 7),
         train_nums=(30, 40, 45),
         rep_lrs=(1e-3, 3e-4, 1e-4),
@@ -149,8 +155,8 @@ def test_ensemble_member_equals_single_seed_style_run(tmp_path):
 
 
 def test_state_dict_resumes_bit_for_bit(tmp_path):
-    cfg = RunConfig(seeds=(4, 5), train_nums=(45, 45), rep_lrs=(1e-3,) * 2, dec_lrs=(1e-3,) * 2,
-                    dec_wds=(0.0, 1.0))  # fmt: skip
+    cfg = default_config(seeds=(4, 5), train_nums=(45, 45), rep_lrs=(1e-3,) * 2,
+                         dec_lrs=(1e-3,) * 2, dec_wds=(0.0, 1.0))  # fmt: skip
     data = job_data(cfg, tmp_path)
     a = build_trainer(cfg, data)
     for s in range(5):
@@ -164,8 +170,8 @@ def test_state_dict_resumes_bit_for_bit(tmp_path):
 
 
 def test_swapped_learning_rates_generalise_while_the_default_memorises(tmp_path):
-    cfg = RunConfig(seeds=(4, 4), train_nums=(45, 45), rep_lrs=(1e-4, 1e-3), dec_lrs=(1e-3, 1e-4),
-                    dec_wds=(0.0, 0.0))  # fmt: skip
+    cfg = default_config(seeds=(4, 4), train_nums=(45, 45), rep_lrs=(1e-4, 1e-3),
+                         dec_lrs=(1e-3, 1e-4), dec_wds=(0.0, 0.0))  # fmt: skip
     _, m = run_ensemble(cfg, tmp_path, 3000)
     default, swapped = 0, 1
     assert m["train_acc"][:, default].max() == 1.0  # it fits the training pairs ...
@@ -277,10 +283,10 @@ def test_settled_members_leave_the_batch_and_the_rest_train_on_unchanged(tmp_pat
     batch of one, as in the batch that keeps everyone (up to rounding)."""
     base = dict(seeds=(2, 1), train_nums=(45, 45), rep_lrs=(1e-3, 1e-3), dec_lrs=(1e-3, 1e-4),
                 dec_wds=(0.0, 0.0), init="authors", output_dim=30, settle_rqi=0.99)  # fmt: skip
-    data = job_data(RunConfig(**base), tmp_path)
+    data = job_data(default_config(**base), tmp_path)
     out = {}
     for settle in (False, True):
-        trainer = build_trainer(RunConfig(**base, settle=settle), data)
+        trainer = build_trainer(default_config(**base, settle=settle), data)
         parts = [run_steps(trainer, a, a + 100) for a in range(0, 500, 100)]
         out[settle] = {m: torch.cat([p[m] for p in parts]).numpy() for m in parts[0]}
     assert isinstance(trainer, SettlingTrainer) and list(trainer.active) == [1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import load_config
+from conftest import default_run, load_config
 from scipy.integrate import solve_ivp
 
 from learning_dynamics.history import History, run_attrs
@@ -35,7 +35,7 @@ LR = 1e-3
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, np.ndarray]:
-    return make_dataset(LinearConfig())
+    return make_dataset(LinearConfig(**default_run("linear", "main")))
 
 
 def trace(trainer, steps: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import ROOT, load_config
+from conftest import ROOT, default_run, load_config
 
 from learning_dynamics.history import run_attrs
 from learning_dynamics.io import read_arrays
@@ -49,7 +49,7 @@ def test_split_sizes(data):
 
 def test_sampler_is_the_seeds_randperm_stream(data):
     n = len(data["train"][1])
-    cfg = RunConfig()
+    cfg = RunConfig(**default_run("makemore", "main"))
     g_ref, g = torch.Generator().manual_seed(42), torch.Generator().manual_seed(42)
     init_params(cfg, g_ref), init_params(cfg, g)
     sampler = BatchSampler("randperm", n, 32, g, block=7)  # several block refills
@@ -71,7 +71,7 @@ def test_sampler_randperm_stream_for_small_n(n):
 
 
 def test_the_seeds_printed_losses(data):
-    trainer = MakemoreTrainer(RunConfig(), *data["train"])
+    trainer = MakemoreTrainer(RunConfig(**default_run("makemore", "main")), *data["train"])
     losses = [trainer.step(s)["loss"] for s in range(2001)]
     printed = [round(float(losses[s]), 4) for s in (0, 1000, 2000)]
     assert printed == [3.3121, 2.6946, 2.4040]
@@ -101,7 +101,7 @@ def autograd_reference(cfg, p, x, y):
     [{}, {"depth": 3, "hidden": 50, "batchnorm": False}, {"depth": 2, "hidden": 64, "gain": 5 / 3}],
 )
 def test_backward_matches_autograd(data, overrides):
-    cfg = RunConfig(**overrides)
+    cfg = RunConfig(**default_run("makemore", "main", **overrides))
     p = init_params(cfg, torch.Generator().manual_seed(0))
     for v in p.values():  # move gains and biases off their init values
         v.add_(0.1 * torch.randn(v.shape, generator=torch.Generator().manual_seed(v.numel())))
@@ -117,7 +117,7 @@ def test_backward_matches_autograd(data, overrides):
 
 
 def test_eval_mode_sampling_gives_whole_names(data):
-    cfg = RunConfig(sampler="randint", steps=1500)
+    cfg = RunConfig(**default_run("makemore", "main", sampler="randint", steps=1500))
     trainer = MakemoreTrainer(cfg, *data["train"])
     for s in range(cfg.steps):
         trainer.step(s)
@@ -132,7 +132,7 @@ def test_eval_mode_sampling_gives_whole_names(data):
 
 
 def test_resume_from_state_dict_is_bit_identical(data):
-    cfg = RunConfig(block_size=3)
+    cfg = RunConfig(**default_run("makemore", "main", block_size=3))
     straight = MakemoreTrainer(cfg, *data["train"])
     for s in range(700):
         straight.step(s)
@@ -149,7 +149,8 @@ def test_resume_from_state_dict_is_bit_identical(data):
 
 
 def test_statistics_describe_the_coming_update(data):
-    trainer = MakemoreTrainer(RunConfig(sampler="randint"), *data["train"])
+    cfg = RunConfig(**default_run("makemore", "main", sampler="randint"))
+    trainer = MakemoreTrainer(cfg, *data["train"])
     snap = trainer.snapshot()
     assert snap["activations"]["hist"].sum() == 32 * 200
     assert 0 < float(snap["activations"]["saturated"][0]) < 0.2
@@ -171,7 +172,7 @@ def test_block_means_keep_a_partial_last_block():
 def test_run_configs():
     study = load_config(quick=False)["makemore"]
     main = run_config(study, "main")
-    assert dataclasses.asdict(RunConfig()) == {**main}  # config.yaml holds the seed's values
+    assert (main["hidden"], main["lr"], main["lr_drop"]) == (200, 0.1, 150000)  # the seed's
     deep = RunConfig(**run_config(study, "deepnobn"))
     assert (deep.depth, deep.hidden, deep.batchnorm) == (5, 100, False)
     assert init_running(deep) == {}
@@ -179,7 +180,8 @@ def test_run_configs():
 
 @pytest.mark.parametrize("batchnorm", [True, False])
 def test_history_extract_and_final_model(data, tmp_path, batchnorm):
-    cfg = RunConfig(depth=2, hidden=20, batchnorm=batchnorm, steps=25, history_every=10)
+    overrides = dict(depth=2, hidden=20, batchnorm=batchnorm, steps=25, history_every=10)
+    cfg = RunConfig(**default_run("makemore", "main", **overrides))
     trainer = MakemoreTrainer(cfg, *data["train"])
     attrs = run_attrs("makemore", dataclasses.asdict(cfg), cfg.seed)
     fit(trainer, steps=25, snapshot_every=10, out=tmp_path / "h.h5", attrs=attrs, progress=False)

@@ -65,13 +65,13 @@ def test_tables_start_as_the_authors_nn_linear_weights(seed):
     e, p = torch.nn.Linear(6, 30, bias=False), torch.nn.Linear(6, arch.context, bias=False)
     torch.testing.assert_close(ours["E"][0], e.weight.detach(), rtol=0, atol=1e-7)
     torch.testing.assert_close(ours["P"][0], p.weight.detach(), rtol=0, atol=1e-7)
-    low = init_params(Arch(model="low_rank", N=30, d=6), [seed])
+    low = init_params(Arch(model="low_rank", N=30, d=6, para=0), [seed])
     torch.manual_seed(seed)
     w, u = torch.nn.Linear(6, 30 * 30, bias=False), torch.nn.Linear(6, 30, bias=False)
     torch.testing.assert_close(low["W"][0], w.weight.detach(), rtol=0, atol=1e-7)
     torch.testing.assert_close(low["U"][0], u.weight.detach(), rtol=0, atol=1e-7)
     # uniform in ±1/√d: bounded, std 1/√(3d) (not nn.Embedding's N(0, 1))
-    big = init_params(Arch(model="low_rank", N=100, d=10), [seed])["W"]
+    big = init_params(Arch(model="low_rank", N=100, d=10, para=0), [seed])["W"]
     assert float(big.abs().max()) <= 10**-0.5
     assert float(big.std()) == pytest.approx((3 * 10) ** -0.5, rel=0.02)
     # the reference (seed-style) module starts E, P the same way
@@ -189,7 +189,11 @@ def test_exact_divergence_is_the_expected_batch_loss():
 def test_low_rank_model_memorizes_a_deterministic_association():
     law = one(association(10))
     ens = Ensemble(
-        Arch(model="low_rank", N=10, d=5), [{"seed": 0, "loss": "divergence"}], law, 1e-2, CPU
+        Arch(model="low_rank", N=10, d=5, para=0),
+        [{"seed": 0, "loss": "divergence"}],
+        law,
+        1e-2,
+        CPU,
     )
     before = ens.exact()
     for _ in range(600):

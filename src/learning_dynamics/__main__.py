@@ -145,8 +145,15 @@ def study_help(study: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["new-study"]:
+        from .newstudy import main as new_study
+
+        return new_study(argv[1:])
     names = ",".join(packages())
-    usage = f"usage: python -m learning_dynamics {{{names}}} VERB --key value ... (or --help)"
+    usage = (
+        f"usage: python -m learning_dynamics {{{names}}} VERB --key value ... (or --help)\n"
+        "       python -m learning_dynamics new-study NAME   (writes a new study; see README)"
+    )
     if not argv or argv[0] not in packages():
         if argv and argv[0] in ("-h", "--help"):
             print(usage)

@@ -143,6 +143,11 @@ def typed(cls: type[T], value: dict[str, Any]) -> T:
     hints = typing.get_type_hints(cls)
     fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     problems = [f"unknown key {k!r}" for k in value if k not in fields]
+    problems += [  # the config dataclasses keep no defaults: config.yaml is their one source
+        f"missing key {f.name!r}"
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if f.name not in value and dataclasses.MISSING is f.default is f.default_factory
+    ]
     problems += [
         f"{k}: {v!r} is not {_name(hints[k])}"
         for k, v in value.items()

@@ -21,6 +21,7 @@ DIAGRAMS = ("lr", "wd")
 INITS = ("notebook", "authors")
 FRACTION_RUNS = tuple(f"fraction_{init}" for init in INITS)
 SWEEPS = DIAGRAMS + FRACTION_RUNS
+RUNS = SINGLE_RUNS + SWEEPS  # every run a config can ask for (`runs`: those it does)
 MEMBER_KEYS = ("seeds", "train_nums", "rep_lrs", "dec_lrs", "dec_wds")
 SHARED_KEYS = (
     "p",
@@ -40,25 +41,26 @@ SHARED_KEYS = (
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """One batched training job; defaults are the seed notebook's single run."""
+    """One batched training job: fields only, the values come from config/config.yaml through
+    `run_config`."""
 
-    p: int = 10  # symbols 0..p-1; the dataset is the p(p+1)/2 pairs i <= j
-    modulo: bool = False  # target i + j (seed: modulo = False)
-    input_dim: int = 10  # Gaussian input templates
-    output_dim: int = 10  # Gaussian output templates (2p - 1 of them)
-    width: int = 200  # decoder and init-encoder width
-    rqi_eps: float = 0.01  # a parallelogram holds if mean squared mismatch (std-scaled) < this
-    steps: int = 10000
-    snapshot_every: int = 100
-    seeds: tuple[int, ...] = (4,)  # per member: NumPy data seed and torch init seed
-    train_nums: tuple[int, ...] = (45,)  # per member: training pairs
-    rep_lrs: tuple[float, ...] = (1e-4,)  # per member: Adam lr of the representation
-    dec_lrs: tuple[float, ...] = (1e-3,)  # per member: AdamW lr of the decoder
-    dec_wds: tuple[float, ...] = (0.0,)  # per member: AdamW weight decay of the decoder
-    init: str = "notebook"  # the start: "notebook" (the seed's) or "authors" (train_add's)
-    settle: bool = False  # members leave the batch once settled (train.SettlingTrainer)
-    settle_acc: float = 0.9  # ... i.e. train and test accuracy >= this
-    settle_rqi: float | None = None  # ... and, if set, RQI > this
+    p: int  # symbols 0..p-1; the dataset is the p(p+1)/2 pairs i <= j
+    modulo: bool  # target i + j (seed: modulo = False)
+    input_dim: int  # Gaussian input templates
+    output_dim: int  # Gaussian output templates (2p - 1 of them)
+    width: int  # decoder and init-encoder width
+    rqi_eps: float  # a parallelogram holds if mean squared mismatch (std-scaled) < this
+    steps: int
+    snapshot_every: int
+    seeds: tuple[int, ...]  # per member: NumPy data seed and torch init seed
+    train_nums: tuple[int, ...]  # per member: training pairs
+    rep_lrs: tuple[float, ...]  # per member: Adam lr of the representation
+    dec_lrs: tuple[float, ...]  # per member: AdamW lr of the decoder
+    dec_wds: tuple[float, ...]  # per member: AdamW weight decay of the decoder
+    init: str  # the start: "notebook" (the seed's) or "authors" (train_add's)
+    settle: bool  # members leave the batch once settled (train.SettlingTrainer)
+    settle_acc: float  # ... i.e. train and test accuracy >= this
+    settle_rqi: float | None  # ... and, if set, RQI > this
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> RunConfig:
@@ -130,7 +132,7 @@ def _members(study: dict[str, Any], run: str) -> list[tuple[int, int, float, flo
             for n in g["train_nums"]
             for seed in seeds(g)
         ]
-    raise ValueError(f"unknown grokking run {run!r}; choose from {SINGLE_RUNS + SWEEPS}")
+    raise ValueError(f"unknown grokking run {run!r}; choose from {RUNS}")
 
 
 def _block(run: str) -> str:

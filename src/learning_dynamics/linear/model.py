@@ -37,27 +37,34 @@ DTYPE = torch.float64  # the seed runs in float32; float64 keeps the closed-form
 
 
 @dataclasses.dataclass(frozen=True)
-class LinearConfig:
-    """The seed's settings (cli_args of notebook 003)."""
+class DataConfig:
+    """What makes data.h5: the seed's data and initial draws (cli_args of notebook 003). Fields
+    only; the values come from config/config.yaml through `runs.data_config`."""
 
-    seed: int = 12
-    dim: int = 2  # input dimension d
-    samples: int = 50
-    test_samples: int = 5000  # the seed's `args.samples * 100`
-    kappa: float = 10.0  # ratio of the singular values of X (not of the eigenvalues of XᵀX)
-    teacher: tuple[float, ...] = (0.01001, 1.0)  # the overwritten β = diag(teacher)
-    init_scale: tuple[float, float] = (0.1, 0.1)  # std of D1 and D2
-    hidden: int = 50
-    lr: float = 0.001
-    steps: int = 100000
-    snapshot_every: int = 1000
-    basis: str = "synaptic"  # or "weight"
+    seed: int
+    dim: int  # input dimension d
+    samples: int
+    test_samples: int  # the seed's `args.samples * 100`
+    kappa: float  # ratio of the singular values of X (not of the eigenvalues of XᵀX)
+    teacher: tuple[float, ...]  # the overwritten β = diag(teacher)
+    init_scale: tuple[float, float]  # std of D1 and D2
+    hidden: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LinearConfig(DataConfig):
+    """A training run: its data's settings and the update's (`runs.run_config`)."""
+
+    lr: float
+    steps: int
+    snapshot_every: int
+    basis: str  # "synaptic" (the seed's) or "weight"
 
 
 # ---- data ------------------------------------------------------------------------------------
 
 
-def make_dataset(cfg: LinearConfig) -> dict[str, np.ndarray]:
+def make_dataset(cfg: DataConfig) -> dict[str, np.ndarray]:
     """The seed's data and initial draws, in its RNG order (see docs/linear.md).
 
     NumPy's global RNG (seeded `seed`): X0 (n × d), the train noise, the test X0 (n_test × d),
@@ -237,19 +244,15 @@ def make_trainer(data: dict[str, np.ndarray], lr: float, basis: str, device=None
 # ---- DAG verbs: generate data, train ---------------------------------------------------------
 
 
-def _config(config: dict[str, Any]) -> LinearConfig:
-    return typed(LinearConfig, config)  # refuses an unknown key or a value of another type
-
-
 def make_data(config: dict[str, Any], out: str) -> None:
     """The seed's data and initial draws (`config`: the study's data keys, `runs.data_config`)."""
-    cfg = _config(config)
+    cfg = typed(DataConfig, config)  # refuses an unknown key or a value of another type
     write_arrays(out, make_dataset(cfg), {"study": STUDY, "seed": cfg.seed})
 
 
 def train(config: dict[str, Any], data: str, out: str) -> None:
     """Train run `config` (a `run_config`) from the data and initial draws in `data`."""
-    cfg = _config(config)
+    cfg = typed(LinearConfig, config)
     arrays = read_arrays(data)
     trainer = make_trainer(arrays, cfg.lr, cfg.basis, training_device())
     attrs = run_attrs(STUDY, config, cfg.seed)

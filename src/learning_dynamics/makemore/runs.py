@@ -11,26 +11,26 @@ RUNS = ("main", "deepbn", "deepnobn")
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """One training run; the defaults are the seed notebook's values."""
+    """One training run: fields only; the values come from config/config.yaml (`run_config`)."""
 
-    block_size: int = 3  # characters of context
-    emb_dim: int = 10
-    hidden: int = 200
-    depth: int = 1  # hidden Linear -> (BatchNorm) -> tanh blocks
-    batchnorm: bool = True
-    momentum: float = 0.1  # BatchNorm running-statistics momentum
-    eps: float = 1e-5
-    gain: float = 1.0  # hidden weights ~ gain·N(0, 1/fan_in); the seed has no gain
-    out_scale: float = 0.1  # output weights scaled at init ("less confident" first predictions)
-    seed: int = 42  # torch seed: initialisation, then minibatch indices
-    batch_size: int = 32
-    steps: int = 200000
-    lr: float = 0.1
-    lr_low: float = 0.01
-    lr_drop: int = 150000  # first step at lr_low
-    sampler: str = "randperm"  # "randperm": the seed's exact stream; "randint": fast, i.i.d.
-    history_every: int = 1000  # cadence of parameter snapshots and statistics
-    bins: int = 60  # histogram bins
+    block_size: int  # characters of context
+    emb_dim: int
+    hidden: int
+    depth: int  # hidden Linear -> (BatchNorm) -> tanh blocks
+    batchnorm: bool
+    momentum: float  # BatchNorm running-statistics momentum
+    eps: float
+    gain: float  # hidden weights ~ gain·N(0, 1/fan_in); the seed has no gain
+    out_scale: float  # output weights scaled at init ("less confident" first predictions)
+    seed: int  # torch seed: initialisation, then minibatch indices
+    batch_size: int
+    steps: int
+    lr: float
+    lr_low: float
+    lr_drop: int  # first step at lr_low
+    sampler: str  # "randperm": the seed's exact stream; "randint": fast, i.i.d.
+    history_every: int  # cadence of parameter snapshots and statistics
+    bins: int  # histogram bins
 
 
 def run_config(study: dict[str, Any], run: str) -> dict[str, Any]:

@@ -40,17 +40,19 @@ SKIPS = ("residual", "pos_qk", "emb_qk", "pos_ov", "emb_ov")
 LAYOUTS = ("per_head", "shared")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Arch:
-    """What fixes the parameter shapes of a member; members with equal Arch train together."""
+    """What fixes the parameter shapes of a member; members with equal Arch train together. The
+    sizes come from config/config.yaml (through the members of `runs.job_config`); the defaults
+    are the plain architecture: one attention-only layer of single-head modules."""
 
+    N: int  # vocabulary
+    d: int  # residual width
+    para: int  # parallel attention modules
     model: str = "transformer"  # or "low_rank"
-    N: int = 100  # vocabulary
-    d: int = 10  # residual width
     layers: int = 1
     mlp_width: int = 0
     mlp_depth: int = 0
-    para: int = 5  # parallel attention modules
     heads: int = 1  # heads per module
     d_head: int | None = None  # None: d // heads (nn.MultiheadAttention)
     context: int = 3  # T: rows of P

@@ -10,15 +10,16 @@ RUNS = ("main", "tied", "ensemble")
 
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-    """One training run (or one ensemble of seeds trained together); the seed's values."""
+    """One training run (or one ensemble of seeds trained together): fields only, the values come
+    from config/config.yaml through `run_config`."""
 
-    features: int = 50
-    hidden: int = 2
-    lr: float = 5.0
-    epochs: int = 50000
-    snapshot_every: int = 50
-    tied: bool = False
-    seeds: tuple[int, ...] = (42,)
+    features: int
+    hidden: int
+    lr: float
+    epochs: int
+    snapshot_every: int
+    tied: bool
+    seeds: tuple[int, ...]
 
 
 def run_config(study: dict[str, Any], run: str) -> dict[str, Any]:
