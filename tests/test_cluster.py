@@ -176,19 +176,24 @@ def test_report_has_every_figure_with_its_caption_and_config(tmp_path):
     import matplotlib.pyplot as plt
 
     plan = snakemake(tmp_path, "-n", "--configfile", QUICK).stdout  # every target of `all`
-    figures = sorted(set(re.findall(r"results/figures/(\w+)\.png", plan)))
-    assert {"superposition_loss", "makemore_loss", "grokking_phases"} <= set(figures)
+    images = set(re.findall(r"results/figures/(\w+)\.png", plan))
+    pages = set(re.findall(r"results/figures/(\w+)\.html", plan))  # the explorer pages
+    figures = sorted(images | pages)
+    assert {"superposition_loss", "makemore_loss", "grokking_phases"} <= images
+    assert {"superposition_explorer", "memorization_explorer"} <= pages
     assert figures == sorted(p.stem for p in (ROOT / "workflow" / "report").glob("*_*.rst"))
     (tmp_path / "results" / "figures").mkdir(parents=True)
-    for name in figures:
+    for name in images:
         plt.imsave(tmp_path / "results" / "figures" / f"{name}.png", [[0.0, 1.0]])
+    for name in pages:
+        (tmp_path / "results" / "figures" / f"{name}.html").write_text("<p>page</p>")
     report = tmp_path / "report.html"
     built = snakemake(tmp_path, "--report", str(report), "--configfile", QUICK)
     assert "ERROR/" not in built.stdout + built.stderr  # every caption is valid reStructuredText
     html = report.read_text()
     captions = re.findall(r'"caption": "(.*?)(?<!\\)"', html)
     for name in figures:
-        assert f"{name}.png" in html, name
+        assert f"{name}.{'html' if name in pages else 'png'}" in html, name
         (caption,) = [c for c in captions if f'literal\\">{name}</tt>' in c]
         own = (ROOT / "workflow" / "report" / f"{name}.rst").read_text().split()[:2]
         assert " ".join(own) in caption, (name, caption[:300])

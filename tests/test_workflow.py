@@ -123,9 +123,10 @@ def planned_commands(tmp_path_factory) -> dict[str, str]:
 
 
 def test_every_figure_names_the_function_that_draws_it(planned_commands):
-    """Figure rule -> `python -m learning_dynamics <study> <verb>` -> VERBS -> module:function,
-    importable, and named in the figure's caption."""
-    figures = {r: c for r, c in planned_commands.items() if "--png results/figures/" in c}
+    """Figure (or page) rule -> `python -m learning_dynamics <study> <verb>` -> VERBS ->
+    module:function, importable, and named in the figure's caption."""
+    figures = {r: c for r, c in planned_commands.items() if " results/figures/" in c}
+    assert {f"{s}_explorer" for s in ("superposition", "linear", "grokking")} <= figures.keys()
     captions = {p.stem for p in (ROOT / "workflow" / "report").glob("*_*.rst")}
     assert sorted(figures) == sorted(captions)
     for rule, command in figures.items():

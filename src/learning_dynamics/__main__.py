@@ -1,4 +1,6 @@
-"""Command line: `python -m learning_dynamics <study> <verb> --key value ...`.
+"""Command line: `python -m learning_dynamics <study> <verb> --key value ...`, and
+`python -m learning_dynamics view <history.h5> [--out page.html]` (a page for any history,
+see `explorer`).
 
 Each study package (and `reproduction`, the scorecard) maps its DAG verbs (make_data, train,
 extract, analyse, plot_*) to "module:function" in a `VERBS` dict. This entry point builds the
@@ -145,6 +147,10 @@ def study_help(study: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "view":  # a page for any history (learning_dynamics.explorer)
+        from .explorer import view_command
+
+        return view_command(argv[1:])
     if argv[:1] == ["new-study"]:
         from .newstudy import main as new_study
 
@@ -152,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     names = ",".join(packages())
     usage = (
         f"usage: python -m learning_dynamics {{{names}}} VERB --key value ... (or --help)\n"
+        "       python -m learning_dynamics view HISTORY.h5 [--out PAGE.html]\n"
         "       python -m learning_dynamics new-study NAME   (writes a new study; see README)"
     )
     if not argv or argv[0] not in packages():

@@ -30,18 +30,27 @@ def figure(name, *extensions):
     generic workflow/report/figure.rst): what the figure shows and the config that made it."""
     paths = {ext: f"{FIGDIR}/{name}.{ext}" for ext in ("pdf", "png", *extensions)}
     FIGURES.extend(paths.values())
+    paths["png"] = _in_report(paths["png"], name)
+    return paths
+
+
+def page(name):
+    """Output path of interactive page `name` (results/figures/<name>.html: a self-contained
+    plotly page, see learning_dynamics.explorer), registered for `rule all` and for the report
+    beside the figures, with its caption workflow/report/<name>.rst."""
+    path = f"{FIGDIR}/{name}.html"
+    FIGURES.append(path)
+    return {"html": _in_report(path, name)}
+
+
+def _in_report(path, name):
+    """`path` as a report item under its study, captioned by workflow/report/<name>.rst."""
     try:
         caption = workflow.source_path(f"../report/{name}.rst")
     except FileNotFoundError:
         caption = workflow.source_path("../report/figure.rst")
     study = name.split("_")[0]
-    paths["png"] = report(
-        paths["png"],
-        caption=caption,
-        category=study,
-        labels={"study": study, "figure": name},
-    )
-    return paths
+    return report(path, caption=caption, category=study, labels={"study": study, "figure": name})
 
 
 # What every training job asks a scheduler for (config `resources.train`): each training rule

@@ -206,3 +206,19 @@ rule grokking_fraction:
         "{LD} grokking plot_fraction --theory {input.theory} --summary {input.summary}"
         " --members {input.members} --p {params.p}"
         " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+
+
+# The interactive page: the representation and its parallelograms over training.
+rule grokking_explorer:
+    input:
+        history=f"{GK_DIR}/default/job0/history.h5",
+        data=f"{GK_DIR}/default/job0/data.h5",
+    output:
+        **page("grokking_explorer"),
+    log:
+        f"{LOGS}/figures/grokking_explorer.log",
+    benchmark:
+        f"{BENCH}/figures/grokking_explorer.tsv"
+    shell:
+        "{LD} grokking explore --history {input.history} --data {input.data}"
+        " --out {output.html} > {log} 2>&1"

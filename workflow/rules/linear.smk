@@ -162,6 +162,20 @@ rule linear_sweep:
         "{LD} linear plot_sweep --table {input} --pdf {output.pdf} --png {output.png} > {log} 2>&1"
 
 
+# The interactive page: the map and the modes at the slider's step.
+rule linear_explorer:
+    input:
+        f"{LN_DIR}/main/extract.h5",
+    output:
+        **page("linear_explorer"),
+    log:
+        f"{LOGS}/figures/linear_explorer.log",
+    benchmark:
+        f"{BENCH}/figures/linear_explorer.tsv"
+    shell:
+        "{LD} linear explore --extract {input} --out {output.html} > {log} 2>&1"
+
+
 # The local learning coefficient (linear/llc.py): first against Aoyagi's closed form, then over
 # the seed's run (stored snapshots; no retraining).
 rule linear_llc_validate:

@@ -153,3 +153,19 @@ rule makemore_samples:
     shell:
         "{LD} makemore plot_samples --samples {input} --seed {params.seed}"
         " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
+
+
+# The interactive page: every layer's histograms over training, BatchNorm on and off.
+rule makemore_explorer:
+    input:
+        bn=f"{MM_DIR}/deepbn/history.h5",
+        nobn=f"{MM_DIR}/deepnobn/history.h5",
+    output:
+        **page("makemore_explorer"),
+    log:
+        f"{LOGS}/figures/makemore_explorer.log",
+    benchmark:
+        f"{BENCH}/figures/makemore_explorer.tsv"
+    shell:
+        "{LD} makemore explore --bn {input.bn} --nobn {input.nobn} --out {output.html}"
+        " > {log} 2>&1"

@@ -252,6 +252,22 @@ rule memorization_capacity_embed_dim:
         MZ_PLOT
 
 
+# The interactive page: cell 1's attention maps and head contributions over training.
+rule memorization_explorer:
+    input:
+        history=f"{MZ_DIR}/dynamics/history.h5",
+        data=f"{MZ_DIR}/dynamics/data.h5",
+    output:
+        **page("memorization_explorer"),
+    log:
+        f"{LOGS}/figures/memorization_explorer.log",
+    benchmark:
+        f"{BENCH}/figures/memorization_explorer.tsv"
+    shell:
+        "{LD} memorization explore --history {input.history} --data {input.data}"
+        " --out {output.html} > {log} 2>&1"
+
+
 # The local learning coefficient and essential dynamics of cell 1's run (memorization/llc.py),
 # from its stored history.
 rule memorization_llc_estimate:

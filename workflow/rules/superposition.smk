@@ -138,6 +138,22 @@ rule superposition_ensemble:
         " --pdf {output.pdf} --png {output.png} > {log} 2>&1"
 
 
+# The interactive page: the seed's sliders over the main run and every ensemble seed.
+rule superposition_explorer:
+    input:
+        main=f"{SP_DIR}/main/history.h5",
+        ensemble=f"{SP_DIR}/ensemble/history.h5",
+    output:
+        **page("superposition_explorer"),
+    log:
+        f"{LOGS}/figures/superposition_explorer.log",
+    benchmark:
+        f"{BENCH}/figures/superposition_explorer.tsv"
+    shell:
+        "{LD} superposition explore --main {input.main} --ensemble {input.ensemble}"
+        " --out {output.html} > {log} 2>&1"
+
+
 # The local learning coefficient and essential dynamics over training (superposition/llc.py),
 # from the stored histories of seed 42 and of the ensemble seeds that plateau, then drop.
 rule superposition_llc_estimate:

@@ -23,6 +23,7 @@ VERBS = {
     "plot_representation": "figures:plot_representation",
     "plot_phases": "figures:plot_phases",
     "plot_fraction": "figures:plot_fraction",
+    "explore": "explore:page",
 }
 
 __all__ = ["VERBS", "RunConfig", "run_config"]

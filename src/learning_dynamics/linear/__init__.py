@@ -21,6 +21,7 @@ VERBS = {
     "plot_weight_error": "figures:plot_weight_error",
     "plot_trajectories": "figures:plot_trajectories",
     "plot_sweep": "figures:plot_sweep",
+    "explore": "explore:page",
     "llc_validate": "llc:validate",
     "plot_llc_validation": "llc:plot_validation",
     "llc": "llc:estimate",

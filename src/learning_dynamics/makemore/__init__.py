@@ -19,6 +19,7 @@ VERBS = {
     "plot_weight_grads": "figures:plot_weight_grads",
     "plot_update_ratio": "figures:plot_update_ratio",
     "plot_samples": "figures:plot_samples",
+    "explore": "explore:page",
 }
 
 __all__ = ["RUNS", "VERBS", "RunConfig", "run_config"]

@@ -20,6 +20,7 @@ VERBS = {
     "extract": "analysis:extract",
     "analyse": "analysis:analyse",
     "plot": "figures:plot",
+    "explore": "explore:page",
     "llc": "llc:estimate",
     "plot_llc": "llc:plot",
 }

@@ -18,6 +18,7 @@ VERBS = {
     "plot_products": "figures:plot_products",
     "plot_tied": "figures:plot_tied",
     "plot_ensemble": "figures:plot_ensemble",
+    "explore": "explore:page",
     "llc": "llc:estimate",
     "plot_llc": "llc:plot",
 }
