@@ -131,7 +131,7 @@ def test_reduced_rank_validation_case():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("study", ["linear", "superposition", "memorization"])
+@pytest.mark.parametrize("study", ["linear", "superposition", "memorization", "grokking"])
 def test_llc_targets_plan_no_training_with_complete_histories(tmp_path, study):
     """With every training output in place (made by `--touch`, in DAG order), `snakemake
     <study>_llc -n` plans the LLC jobs and no training job: the LLC reads stored histories."""
@@ -178,6 +178,46 @@ def test_llc_targets_plan_no_training_with_complete_histories(tmp_path, study):
     plan = planned()
     assert f"{study}_llc_estimate" in plan, plan
     assert not [r for r in plan if r.endswith("_train")], plan
+
+
+def test_grokking_llc_reads_the_single_runs_decoder_at_quick_level(tmp_path):
+    """Single runs snapshot the decoder, sweeps do not; at quick level the estimator reads both
+    single runs' histories, and its batched loss at a snapshot is the training loss the trainer
+    recorded there (the MSE on the run's training pairs)."""
+    from learning_dynamics import config
+    from learning_dynamics.grokking import llc as gk
+    from learning_dynamics.grokking.runs import run_config
+    from learning_dynamics.grokking.train import make_data, train
+    from learning_dynamics.history import History
+    from learning_dynamics.io import read_arrays
+
+    torch.set_num_threads(1)  # the trainer's tiny bmm's crawl when threads fight for cores
+    study = config.load("quick")["grokking"]
+    assert not run_config(study, "lr")["snapshot_decoder"]
+    paths = {}
+    for run in gk.RUNS:
+        cfg = run_config(study, run) | {"steps": 400, "snapshot_every": 100}
+        data, history = tmp_path / f"{run}_data.h5", tmp_path / f"{run}_history.h5"
+        make_data(cfg, str(data))
+        train(cfg, str(data), str(history))
+        paths[run] = (str(history), str(data))
+    with History(paths["default"][0]) as h:
+        assert set(h.names("params")) == set(gk.NAMES)
+        recorded = h.read("metrics", "loss")[[0, 100], 0]  # metrics before the step's update
+    steps, params, _ = gk.snapshots(paths["default"][0])
+    loss, _ = gk.training_loss(read_arrays(paths["default"][1]))
+    at = {k: torch.from_numpy(v[:2]) for k, v in params.items()}
+    assert list(steps[:2]) == [0, 100]
+    assert np.allclose(loss(at).numpy(), recorded, rtol=1e-5)
+    out, summary = tmp_path / "llc.h5", tmp_path / "summary.json"
+    histories, data = zip(*paths.values(), strict=True)
+    gk.estimate(study["llc"], list(histories), list(data), str(out), str(summary))
+    x = read_arrays(out)
+    for run in gk.RUNS:
+        assert list(x[f"{run}/step"]) == [0, 400]
+        assert x[f"{run}/trace"].shape == (study["llc"]["steps"], 2, study["llc"]["chains"])
+        assert np.isfinite(x[f"{run}/llc"]).all()
+        assert x[f"{run}/ed/pcs"].shape[0] == 5  # every stored snapshot
 
 
 def test_config_refuses_an_unstable_localization_step_and_a_missing_draw():

@@ -222,3 +222,34 @@ rule grokking_explorer:
     shell:
         "{LD} grokking explore --history {input.history} --data {input.data}"
         " --out {output.html} > {log} 2>&1"
+
+
+# The local learning coefficient and essential dynamics of the two single runs (memorization:
+# `default`, comprehension: `swapped`; grokking/llc.py), from their stored histories.
+rule grokking_llc_estimate:
+    input:
+        histories=[f"{GK_DIR}/{r}/job0/history.h5" for r in ("default", "swapped")],
+        data=[f"{GK_DIR}/{r}/job0/data.h5" for r in ("default", "swapped")],
+        config=config_file(f"{GK_DIR}/llc/config.json", GK["llc"]),
+    output:
+        arrays=f"{GK_DIR}/llc/llc.h5",
+        summary=f"{GK_DIR}/llc/summary.json",
+    log:
+        f"{LOGS}/grokking/llc.log",
+    benchmark:
+        f"{BENCH}/grokking/llc.tsv"
+    shell:
+        "{LD} grokking llc --config {input.config} --histories {input.histories}"
+        " --data {input.data} --out {output.arrays} --summary {output.summary}"
+        " --threads 1 > {log} 2>&1"
+
+
+rule grokking_llc:
+    input:
+        f"{GK_DIR}/llc/llc.h5",
+    output:
+        **figure("grokking_llc"),
+    log:
+        f"{LOGS}/figures/grokking_llc.log",
+    shell:
+        "{LD} grokking plot_llc --llc {input} --pdf {output.pdf} --png {output.png} > {log} 2>&1"

@@ -5,7 +5,7 @@ Modules: `runs` (run and sweep-job configs), `model` (the task's data, RQI, the 
 batched parameters), `train` (batched trainers and optimisers; data and train verbs),
 `analysis` (extract and analyse verbs), `theory` (the closed-form constraint count), `figures`
 (one plot verb per figure), `reference` (the seed-style single run, for tests and the
-benchmark).
+benchmark), `llc` (the local learning coefficient and essential dynamics of the single runs).
 """
 
 from .runs import RunConfig, run_config
@@ -24,6 +24,8 @@ VERBS = {
     "plot_phases": "figures:plot_phases",
     "plot_fraction": "figures:plot_fraction",
     "explore": "explore:page",
+    "llc": "llc:estimate",
+    "plot_llc": "llc:plot",
 }
 
 __all__ = ["VERBS", "RunConfig", "run_config"]

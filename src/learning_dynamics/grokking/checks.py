@@ -1,5 +1,5 @@
 """Semantic checks of the `grokking` config block beyond its schema.yaml: training pairs leave
-at least one test pair.
+at least one test pair; the LLC sampler's step is stable and leaves draws after burn-in.
 
 Run by `config.check_config` once the schema has passed (every key exists and has its type); each
 problem is one "dotted.key: message", reported with every other study's before any job runs.
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..config import llc_sampler_problems
 from ..limits import Grid, axis_size, snapshots
 
 
 def check(c: dict[str, Any]) -> list[str]:
     """Every problem of the `grokking` block `c` that no single key shows."""
-    out = []
+    out = llc_sampler_problems("grokking.llc", c["llc"])
     n = c["p"] * (c["p"] + 1) // 2  # the pairs (i, j), i <= j, with or without modulo
     why = f"p = {c['p']} gives {n} pairs (i <= j) and at least one must stay a test pair"
     if c["train_num"] > n - 1:

@@ -61,6 +61,7 @@ class RunConfig:
     settle: bool  # members leave the batch once settled (train.SettlingTrainer)
     settle_acc: float  # ... i.e. train and test accuracy >= this
     settle_rqi: float | None  # ... and, if set, RQI > this
+    snapshot_decoder: bool  # snapshots hold the decoder too (single runs: the LLC reads it)
 
     @classmethod
     def from_dict(cls, config: dict[str, Any]) -> RunConfig:
@@ -152,7 +153,9 @@ def run_config(study: dict[str, Any], run: str, job: int = 0) -> dict[str, Any]:
     `fraction.steps` (the paper's Fig. 4b criterion is "within 1e4 steps", its phase diagrams
     use 1e5); with `settle`, sweeps let settled members
     leave the batch (accuracy thresholds from `analysis`, and for the fraction runs the RQI
-    threshold too, the strictest the analysis reads)."""
+    threshold too, the strictest the analysis reads). Single runs snapshot the decoder as well
+    (~17 MB at the default: what `llc.py` evaluates the loss with); sweeps keep the
+    representation only, so that their histories stay small."""
     members = _members(study, run)
     chunk = list(job_items(members, jobs(study, run), job))
     sweep = run in SWEEPS
@@ -172,6 +175,7 @@ def run_config(study: dict[str, Any], run: str, job: int = 0) -> dict[str, Any]:
         "settle": bool(sweep and study["settle"]),
         "settle_acc": a["acc"],
         "settle_rqi": max(a["rqi"], a["rqi_paper"]) if run in FRACTION_RUNS else None,
+        "snapshot_decoder": run in SINGLE_RUNS,
         **dict(zip(MEMBER_KEYS, columns, strict=True)),
     }
 

@@ -115,6 +115,14 @@ class BatchedAdam:
         self.t = int(state["t"])
 
 
+def snapshot_params(p: dict[str, torch.Tensor], decoder: bool) -> dict[str, torch.Tensor]:
+    """A snapshot's parameters: the representation `rep` (E, p), and with `decoder` the decoder's
+    W1, b1, W2, b2, W3, b3 as the trainer holds them ((E, in, out), (E, out)): E × 42k numbers,
+    which the sweeps (hundreds of members) leave to their checkpoints."""
+    out = {"rep": p["rep"][..., 0].clone()}
+    return out | ({k: p[k].clone() for k in GrokkingTrainer.DECODER} if decoder else {})
+
+
 class GrokkingTrainer:
     """Full-batch training of an ensemble: MSE on each member's training pairs; per-step
     metrics (before the update): train loss, train/test accuracy, RQI.
@@ -136,8 +144,10 @@ class GrokkingTrainer:
         dec_lr: torch.Tensor,
         dec_wd: torch.Tensor,
         rqi_eps: float = 0.01,
+        snapshot_decoder: bool = False,
     ) -> None:
         self.p = {k: v.clone() for k, v in params.items()}
+        self.snapshot_decoder = snapshot_decoder
         self.device = dev = self.p["rep"].device  # data and state live where the parameters are
         members, p = self.p["rep"].shape[:2]
         mask = data["mask"]  # (E, N): training pairs
@@ -235,8 +245,7 @@ class GrokkingTrainer:
         return metrics
 
     def snapshot(self) -> dict[str, dict[str, torch.Tensor]]:
-        # The decoder (E × 41k weights) is kept in checkpoints, not snapshotted every 100 steps.
-        return {"params": {"rep": self.p["rep"][..., 0].clone()}}
+        return {"params": snapshot_params(self.p, self.snapshot_decoder)}
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -273,8 +282,10 @@ class SettlingTrainer:
         rqi_eps: float,
         acc: float,
         rqi: float | None,
+        snapshot_decoder: bool = False,
     ) -> None:
         self.data, self.rqi_eps, self.acc, self.rqi_threshold = data, rqi_eps, acc, rqi
+        self.snapshot_decoder = snapshot_decoder
         self.lrs = (rep_lr, dec_lr, dec_wd)
         self.members = n = len(data["mask"])
         self.full = {k: v.clone() for k, v in params.items()}  # frozen members' values live here
@@ -343,7 +354,7 @@ class SettlingTrainer:
 
     def snapshot(self) -> dict[str, dict[str, torch.Tensor]]:
         self._store()
-        return {"params": {"rep": self.full["rep"][..., 0].clone()}}
+        return {"params": snapshot_params(self.full, self.snapshot_decoder)}
 
     def state_dict(self) -> dict[str, Any]:
         self._store()
@@ -380,8 +391,10 @@ def build_trainer(
     params = {k: v.to(device) for k, v in params.items()}
     lrs = (torch.tensor(cfg.rep_lrs), torch.tensor(cfg.dec_lrs), torch.tensor(cfg.dec_wds))
     if cfg.settle:
-        return SettlingTrainer(params, data, *lrs, cfg.rqi_eps, cfg.settle_acc, cfg.settle_rqi)
-    return GrokkingTrainer(params, data, *lrs, cfg.rqi_eps)
+        return SettlingTrainer(
+            params, data, *lrs, cfg.rqi_eps, cfg.settle_acc, cfg.settle_rqi, cfg.snapshot_decoder
+        )
+    return GrokkingTrainer(params, data, *lrs, cfg.rqi_eps, cfg.snapshot_decoder)
 
 
 # ---- DAG verb: train -------------------------------------------------------------------------
