@@ -252,8 +252,15 @@ def test_frames_are_bounded_and_keep_the_first_and_last_snapshot():
     log = explorer.thin(100_000, 100, log=True)  # dense early, sparse late: a log step axis
     assert list(log[:5]) == [0, 1, 2, 3, 4] and log[-1] == 99_999 and len(log) <= 102
     assert 0.85 < log[-2] / log[-1] < 0.95
-    # view: small datasets keep every step, a large one what the budget leaves (at least 2)
-    assert explorer._frames_each([0, 10, 10**4, 10**9], 200, budget=10**6) == [200, 200, 49, 2]
+    # view: small datasets keep every step, a large one what the budget leaves (at least the last)
+    assert explorer._frames_each([0, 10, 10**4, 10**9], 200, budget=10**6) == [200, 200, 99, 1]
+    assert list(explorer.frame_indices(50, 1)) == [49]  # one frame: the last snapshot
+    # many large datasets (a memorization capacity job: 12 shapes of 6 parameters) stay within
+    # the budget by keeping only their last step, where two frames each would not fit
+    sizes = [20000, 8000, 1000, 500, 500, 300] * 12
+    kept = explorer._frames_each(sizes, 9)
+    assert sum(k * n for k, n in zip(kept, sizes, strict=True)) <= explorer.VALUES
+    assert 2 * sum(sizes) > explorer.VALUES
 
 
 def test_a_binding_needs_one_row_per_frame_and_a_page_stays_small(tmp_path, monkeypatch):

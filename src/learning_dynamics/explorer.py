@@ -41,8 +41,11 @@ VALUES = DATA_BYTES * 3 // 16  # float32 values within DATA_BYTES (4 bytes, base
 
 
 def frame_indices(n: int, frames: int = MAX_FRAMES) -> np.ndarray:
-    """At most `frames` indices into `n` stored rows, evenly spaced, first and last included."""
-    return np.unique(np.linspace(0, n - 1, max(1, min(n, frames))).round().astype(int))
+    """At most `frames` indices into `n` stored rows, evenly spaced, first and last included
+    (one frame: the last row)."""
+    if frames <= 1:
+        return np.array([n - 1])
+    return np.unique(np.linspace(0, n - 1, min(n, frames)).round().astype(int))
 
 
 def frames_within(values_per_frame: int, budget: int = VALUES) -> int:
@@ -306,7 +309,7 @@ class Page:
         if len(text) > MAX_BYTES:
             raise ValueError(
                 f"{out}: the page would be {len(text) / 1e6:.1f} MB, over {MAX_BYTES / 1e6:.0f} MB;"
-                " give it fewer frames"
+                " give it fewer frames (for `view`: fewer datasets, --names)"
             )
         with atomic_path(out) as tmp:
             tmp.write_bytes(text)
@@ -460,11 +463,8 @@ def history_page(path: str | os.PathLike, names: list[str] | None = None) -> Pag
     kept = _frames_each(sizes, len(steps))
     for k, ((name, s, r, note), count) in enumerate(zip(datasets, kept, strict=True)):
         if count < len(steps):
-            note = (
-                f"{note}; {count} of {len(steps)} steps"
-                if note
-                else f"{count} of {len(steps)} steps"
-            )
+            kept_text = "last step only" if count == 1 else f"{count} of {len(steps)} steps"
+            note = f"{note}; {kept_text}" if note else kept_text
             datasets[k] = (name, s, r, note)
 
     fig = make_subplots(
@@ -517,14 +517,17 @@ def history_page(path: str | os.PathLike, names: list[str] | None = None) -> Pag
 
 
 def _frames_each(sizes: list[int], frames: int, budget: int = VALUES) -> list[int]:
-    """Frames each dataset keeps (2..frames) within `budget` numbers in all: the smallest
-    datasets first, each at most an equal share of what is left; size 0 (a curve): all."""
-    out, left = [frames] * len(sizes), budget
-    order = sorted((i for i, n in enumerate(sizes) if n), key=lambda i: sizes[i])
-    for rank, i in enumerate(order):
-        share = left // (len(order) - rank)
-        out[i] = int(np.clip(share // sizes[i], 2, frames))
-        left -= out[i] * sizes[i]
+    """Frames each dataset keeps (1..frames) within `budget` numbers in all. Every dataset that
+    fits the budget alone keeps its last step; what the budget leaves then buys more steps, the
+    smallest datasets first, each at most an equal share of what is left. Size 0 (a curve):
+    every frame; a dataset larger than the budget: its last step (the page is then refused)."""
+    out = [frames if n == 0 else 1 for n in sizes]
+    fit = sorted((i for i, n in enumerate(sizes) if 0 < n <= budget), key=lambda i: sizes[i])
+    left = budget - sum(sizes[i] for i in fit)  # after one frame each
+    for rank, i in enumerate(fit):
+        share = max(left, 0) // (len(fit) - rank)
+        out[i] = int(min(frames, 1 + share // sizes[i]))
+        left -= (out[i] - 1) * sizes[i]
     return out
 
 
