@@ -37,8 +37,8 @@ bench: setup                         ## benchmarks: the project against seed-sty
 scorecard-docs: setup                ## after a default build: docs/scorecard.csv/.md, README and docs tables
 	$(BIN)/python -m learning_dynamics reproduction publish --scorecard results/reproduction/scorecard.csv
 
-report: setup                        ## HTML report of the figures built so far
-	$(BIN)/snakemake --report results/report.html
+report: setup                        ## HTML report of what is built so far (unzip, open report/report.html)
+	$(BIN)/snakemake --report results/report.zip
 
 lint: setup                          ## ruff, snakefmt (settings: pyproject.toml) and snakemake --lint
 	$(BIN)/ruff check src tests benchmarks workflow
