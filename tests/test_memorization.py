@@ -122,6 +122,42 @@ def test_laws_are_normalised_and_association_is_deterministic():
     assert len(seqs) == 16 and seqs[:4, 0].tolist() == [0, 1, 2, 3]
 
 
+def _table_law(targets: torch.Tensor) -> Law:
+    """Uniform pairs over N tokens with x3 = targets[x1, x2]."""
+    n = targets.shape[0]
+    pi2 = torch.nn.functional.one_hot(targets, n).float()
+    return Law(torch.full((n,), 1 / n), torch.full((n, n), 1 / n), pi2)
+
+
+def test_architecture_floors_match_closed_forms():
+    from learning_dynamics.memorization.cells.architecture import floor_of, floors
+
+    # XOR on two tokens: by symmetry every additive predictor's best is uniform, log 2; and
+    # neither x2 alone nor a constant tells the target
+    xor = floors(_table_law(torch.tensor([[0, 1], [1, 0]])))
+    for name in ("constant", "x2_only", "additive"):
+        assert xor[name] == pytest.approx(math.log(2), abs=1e-9), name
+    # x3 = x1: additive models store it (floor 0, an infimum approached), x2 and a constant cannot
+    copy = floors(_table_law(torch.arange(3)[:, None].expand(3, 3).contiguous()))
+    assert copy["additive"] < 1e-6
+    assert copy["x2_only"] == pytest.approx(math.log(3)) and copy["constant"] == pytest.approx(
+        math.log(3)
+    )
+    # a law with entropy of its own: each floor is a cross-entropy minus H(x3 | x1, x2)
+    law = make_law({"kind": "power_uniform", "alphas": [1.0, 0.8, 0.5], "nb_tokens": [4, 3, 3]},
+                   5, 1)[0]  # fmt: skip
+    out = floors(law)
+    p = (law.pi0[:, None, None] * law.pi1[..., None] * law.pi2).double()
+    marginal = p.sum((0, 1))
+    h = float(-(torch.special.xlogy(marginal, marginal)).sum()) - float(entropy(law))
+    assert out["constant"] == pytest.approx(h, abs=1e-6)
+    assert 0 <= out["additive"] <= out["x2_only"] + 1e-9 <= out["constant"] + 2e-9
+    assert floor_of("emb_ov+emb_qk+residual") == "constant"
+    assert floor_of("emb_ov+emb_qk") == "x2_only"
+    assert floor_of("emb_qk+pos_ov+residual") == "additive"
+    assert floor_of("emb_ov+residual") is None and floor_of("none") is None
+
+
 def test_sampler_follows_the_law_and_never_draws_impossible_tokens():
     spec = {"kind": "power_uniform", "alphas": [0.8, 0.9, 0.7], "nb_tokens": [4, 5, 6]}
     law, _ = make_law(spec, 8, 1)
@@ -389,6 +425,19 @@ def test_quick_workflow_builds_every_memorization_figure(tmp_path):
         )
     freezing = json.loads((results / "freezing" / "summary.json").read_text())
     assert freezing["spread"]["trains O"]["divergence"]["seeds"] == 2
+    for cell in ("attention", "contributions"):
+        assert (
+            json.loads((results / cell / "summary.json").read_text())["spread"]["loss"]["seeds"]
+            == 2
+        )
+    arch = json.loads((results / "architecture" / "summary.json").read_text())
+    assert len(arch["divergence"]) == 8 and arch["spread"]["none"]["divergence"]["seeds"] == 2
+    floors = arch["floors"]  # fewer inputs, higher floor; every bounded setting above its own
+    assert (
+        0 < floors["additive"] <= floors["x2_only"] <= floors["constant"] < arch["random_baseline"]
+    )
+    assert arch["bounded_settings"] == 4 and arch["above_floors"] is True
+    assert arch["constant_over_floor"] >= 1.0
     capacity = pd.read_csv(results / "capacity_heads" / "table.csv")
     assert list(capacity.H) == [1, 4, 7]  # quick: one row per point, over two jobs
     for variant in ("reproduction", "per_head"):  # 2 repeats each, all beat random guessing

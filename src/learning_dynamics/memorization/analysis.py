@@ -137,6 +137,11 @@ def spread(values: Any) -> dict[str, float]:
     }
 
 
+def seed_spread(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Each final metric's spread over the rows of `frame`, one row per init seed."""
+    return {k: spread(frame[k]) for k in ("loss", "batch_accuracy", "divergence", "accuracy")}
+
+
 def member_law(path: str, k: int = 0) -> Law:
     """Member k's law (no member axis) from a make_data file."""
     return read_laws(path)[0][k]

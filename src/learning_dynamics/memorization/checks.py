@@ -15,6 +15,9 @@ from typing import Any
 from ..config import llc_sampler_problems
 from ..limits import Grid, axis_size, snapshots
 
+# the cells that train their notebook's init seed beside `extra_seeds` (the spread over inits)
+SEEDED_CELLS = ("dynamics", "freezing", "architecture", "attention", "contributions")
+
 
 def check(c: dict[str, Any]) -> list[str]:
     """Every problem of the `memorization` block `c` that no single key shows."""
@@ -38,7 +41,7 @@ def check(c: dict[str, Any]) -> list[str]:
             f"memorization.capacity.last: {cap['last']} batch accuracies are averaged, but "
             f"capacity trains pool_batches x epochs = {steps} steps: at most {steps}"
         )
-    for cell in ("dynamics", "freezing"):  # extra init seeds beside the notebook's own
+    for cell in SEEDED_CELLS:  # extra init seeds beside the notebook's own
         extra = c[cell].get("extra_seeds", [])
         if c[cell]["seed"] in extra or len(set(extra)) < len(extra):
             out.append(
@@ -83,9 +86,9 @@ def grids(c: dict[str, Any]) -> list[Grid]:
     recorded = size * snapshots(s["steps"], every) + 2 * s["steps"]
     axes = {f"grid.{k}": len(v) for k, v in g.items()}
     out.append(Grid("memorization.scaling", axes, s["jobs"], 4 * size, recorded))
-    for cell in ("dynamics", "freezing"):  # the notebook's seed and the extra ones, together
+    for cell in SEEDED_CELLS:  # the notebook's seed and the extra ones, together
         b = c[cell]
-        size = _transformer(b["N"], b["d"], 1, b["d"])
+        size = _transformer(b["N"], b["d"], b["para"], b["d"])
         every = min(b["steps"], c["snapshot_every"])
         recorded = size * snapshots(b["steps"], every) + 2 * b["steps"]
         seeds = {"seed and extra_seeds": 1 + len(b["extra_seeds"])}

@@ -108,9 +108,12 @@ def _cell_members(study: dict[str, Any], cell: str) -> list[dict[str, Any]]:
             for s in init_seeds(b)
         ]
     if cell == "architecture":  # seed bug: the skip flags were never passed to the model
-        return [member(b, skips=s) for s in skip_combinations(b["vary"])]
-    if cell in ("attention", "contributions"):
-        return [member(b, skips={k: True for k in b["skip"]})]
+        settings = [member(b, skips=s) for s in skip_combinations(b["vary"])]
+        full = {k: False for k in b["vary"]}  # the full model again, for its spread over inits
+        return settings + [member(b, skips=full, seed=s) for s in b.get("extra_seeds", [])]
+    if cell in ("attention", "contributions"):  # the notebook's init seed first
+        skips = {k: True for k in b["skip"]}
+        return [member(b, skips=skips, seed=s) for s in init_seeds(b)]
     if cell == "superposition":
         return [member(b, model="low_rank"), member(b)]
     if cell == "rank_distance":  # d-law of rank `dim` for dim = d..N, aligned or not, repeated

@@ -16,7 +16,7 @@ import torch
 
 from ...plotting import COLUMN, plt, save_figure
 from .. import interp
-from ..analysis import Extract, Result, member_law, random_baseline
+from ..analysis import Extract, Result, member_law, member_table, random_baseline, seed_spread
 from ..figures import map_panel
 from ..laws import Law, prior
 from ..model import init_params, skip_coefficients
@@ -48,6 +48,7 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
             f"head{h}": [round(float(s), 4) for s in sv[h, :5]] for h in range(len(sv))
         },
         "attention_on_law": [round(v, 4) for v in table.attention_on_law],
+        "spread": seed_spread(member_table(ex)),  # the notebook's init seed and the extra ones
     }
     summary["notebook_map_deviation"] = _notebook_deviation(ex)
     arrays = {"maps": maps.numpy(), "singular_values": sv.numpy(), "prior": weight.numpy()}

@@ -20,7 +20,7 @@ from matplotlib.colors import TwoSlopeNorm
 
 from ...plotting import COLUMN, plt, save_figure
 from .. import interp
-from ..analysis import Extract, Result, member_law
+from ..analysis import Extract, Result, member_law, member_table, seed_spread
 from ..figures import DIVERGING, map_panel
 from ..laws import enumerate_sequences, prior
 
@@ -59,6 +59,7 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     positive = solo > 0
     summary = {
         **ex.final_rounded(0),
+        "spread": seed_spread(member_table(ex)),  # the notebook's init seed and the extra ones
         "examples": len(seqs),
         "group_right": float((group > 0).float().mean()),
         "solo_right": [round(float(v), 4) for v in positive.float().mean(0)],
