@@ -517,6 +517,9 @@ def draw_diag(summary: dict[str, Any], table: pd.DataFrame, pdf: str, png: str) 
     cubic = slopes[-1] * (dd / d[-1]) ** 3
     right.plot(dd, cubic, "C3:", lw=1.2, label="$\\propto d^3$ (paper)")
     right.set(xscale="log", yscale="log", xlabel="$d = d_h$")
+    ticks = sorted(set(law.get("paper_full_grid", {}).get("d", [])) | set(law["d"]))
+    right.set_xticks(ticks, [str(t) for t in ticks], fontsize=6)
+    right.xaxis.set_minor_locator(plt.NullLocator())
     right.set_ylabel("facts per head (slope in $H$)")
     right.legend(fontsize=6)
     reps = summary["repeats"][v]
