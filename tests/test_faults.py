@@ -365,6 +365,16 @@ def test_memorization_capacity_range_and_contributions_example(config):
     check_config(config)
 
 
+def test_memorization_capacity_diag_variants_and_grid(config):
+    diag = config["memorization"]["capacity"]["diag"]
+    diag["H"] = [11]  # one head count: no slope in H (the schema)
+    assert "memorization.capacity.diag.H: [11] is too short" in refused(config)
+    diag.update(H=[1, 11], variants=["reproduction", "per_haed"])  # a variant of no definition
+    assert "memorization.capacity.diag.variants: ['per_haed'] not in" in refused(config)
+    diag["variants"] = ["per_head"]
+    check_config(config)
+
+
 def test_every_check_names_a_key_of_its_study(config):
     config["grokking"]["train_num"] = 100
     config["linear"]["teacher"] = [1.0] * 5

@@ -444,6 +444,13 @@ def test_quick_workflow_builds_every_memorization_figure(tmp_path):
         assert (capacity[f"{variant}_repeats"] == 2).all()
         assert (capacity[f"{variant}_min"] > 1 / 12).all()
         assert capacity[f"{variant}_pool_weighted"].between(0, 1).all()
+    diag = json.loads((results / "capacity_diag" / "summary.json").read_text())
+    law = diag["law"]  # quick: d = d_h = 2, 3, 4 at H = 1, 4; the authors' layout only
+    assert law["d"] == [2, 3, 4] and law["H"] == [1, 4]
+    assert list(diag["variants"]) == ["reproduction"]
+    assert set(law["reproduction"]["slopes"]) == {"2", "3", "4"}
+    assert law["reproduction"]["power"] is not None and len(law["reproduction"]["per_repeat"]) == 2
+    assert "paper" not in law  # N = 12: the authors stored no such grid
     scaling = pd.read_csv(results / "scaling" / "table.csv")
     assert list(scaling.para) == [1, 4] and scaling.best_loss.notna().all()
     with h5py.File(results / "dynamics" / "history.h5", "r") as f:

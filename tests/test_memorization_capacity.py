@@ -12,9 +12,16 @@ from conftest import load_config
 from learning_dynamics.memorization import runs
 from learning_dynamics.memorization.cells.capacity import (
     PAPER,
+    PAPER_DIAG,
+    PAPER_DIAG_H,
+    d_law,
+    facts,
     facts_per_head,
     lower_bound,
     power_exponent,
+    power_law,
+    redraw_spread,
+    slopes_in_heads,
 )
 from learning_dynamics.memorization.laws import Law, PoolSampler, make_law
 from learning_dynamics.memorization.model import (
@@ -270,3 +277,92 @@ def test_power_exponent_recovers_a_law_with_an_offset():
     x = np.arange(1, 11.0)
     for k, a, b in ((1.0, 5.0, 3.0), (2.0, -40.0, 0.7), (3.0, 100.0, 0.01), (1.37, 0.0, 9.0)):
         assert power_exponent(x, a + b * x**k) == pytest.approx(k, abs=0.005)
+
+
+def accuracy_of(facts_: np.ndarray, n: int) -> np.ndarray:
+    """The accuracy that stores `facts_` facts (Corollary 2's map, the inverse of `facts`)."""
+    return 1 / n + (1 - 1 / n) * np.asarray(facts_) / n**2
+
+
+def test_d_law_recovers_a_known_exponent_from_accuracies_linear_in_heads():
+    """Closed form: facts = e(d) + (a + b·d^k)·H at every d = d_h. The authors' rule gives every
+    slope a + b·d^k exactly; `d_law` gives k back (to the grid step), and without an offset the
+    log-log fit gives it exactly; the offset laws of Fig. 2b fit exactly only their own power."""
+    n, d, heads = 50, np.array([4.0, 6, 8, 10]), np.array([1.0, 11, 21])
+    for k, a, b in ((2.2, 3.0, 0.5), (3.0, 0.0, 0.08), (1.0, -2.0, 9.0)):
+        slope = a + b * d**k
+        acc = accuracy_of(5 * d[:, None] + slope[:, None] * heads[None, :], n)
+        got = slopes_in_heads(heads, acc, n)
+        np.testing.assert_allclose(got, slope, rtol=1e-9)
+        law = d_law(d, got)
+        assert law["power"] == pytest.approx(k, abs=0.005)
+        assert law["power_a"] == pytest.approx(a, abs=0.05 * abs(b) * 10**k + 1e-6)
+        if a == 0:
+            assert law["log_log"] == pytest.approx(k, abs=1e-9)
+            assert law["log_log_c"] == pytest.approx(b, rel=1e-9)
+        if k == 3.0:
+            assert law["cubic"]["rss"] < 1e-12 < law["quadratic"]["rss"]
+    # the vectorised fit is the least-squares line at every k: a, b as np.polyfit gives them
+    x, y = np.arange(3, 14.0), np.sqrt(np.arange(3, 14.0)) * 7 + 2
+    k, a, b = power_law(x, y)
+    b2, a2 = np.polyfit(x**k, y, 1)
+    assert (a, b) == pytest.approx((a2, b2), rel=1e-9) and k == pytest.approx(0.5, abs=0.005)
+
+
+def test_the_slope_rule_stops_at_the_first_saturated_point():
+    """EXP_1_and_4.py's rule: points up to and including the first above 0.95."""
+    n, heads = 50, np.array([1, 6, 11, 16, 21])
+    acc = accuracy_of(np.array([100, 400, 700, 1000, 2400.0]), n)  # 60 facts per head, then flat
+    acc[-1] = 0.999
+    assert facts_per_head(heads[:4], acc[:4], n) == pytest.approx(60)
+    stop = accuracy_of(np.array([100, 400, 700, 2400.0, 2400.0]), n)
+    assert stop[3] > 0.95  # stops at H = 16: least squares through H = 1, 6, 11, 16 only
+    expect = np.polyfit(heads[:4], facts(stop[:4], n), 1)[0]
+    assert facts_per_head(heads, stop, n) == pytest.approx(expect)
+
+
+def test_redraw_spread_of_a_slope_is_the_least_squares_closed_form():
+    """Independent noise of std s on accuracies at H = 1, 11, 21 moves a least-squares slope by
+    s/sqrt(sum (H - mean H)^2), times Corollary 2's map N²/(1 - 1/N) in facts; no noise, none."""
+    n, d, heads = 50, np.array([4, 6, 8, 10]), np.array([1.0, 11, 21])
+    acc = accuracy_of((2 * d[:, None] ** 2.0) * heads[None, :], n)
+    none = redraw_spread(d, heads, acc, 0.0, n, draws=5)
+    assert max(none["slopes"]) < 1e-9 and none["power"] < 1e-9 and none["log_log"] < 1e-9
+    s = 0.004
+    want = s / np.sqrt(((heads - heads.mean()) ** 2).sum()) * n**2 / (1 - 1 / n)
+    got = redraw_spread(d, heads, acc, s, n, draws=400)["slopes"]
+    np.testing.assert_allclose(got, want, rtol=0.12)  # 400 draws: std known to about 4 %
+
+
+def test_the_authors_stored_d_equals_d_head_grid():
+    """The embedded Data_exp_1_<d>.csv: row d = 10 is Fig. 1a's points; on the whole stored grid
+    the authors' slopes give the free exponent 1.665 (2.45 on log-log axes), and of Fig. 2b's
+    two offset laws the quadratic fits better than the cubic."""
+    assert sorted(PAPER_DIAG) == list(range(3, 14)) and PAPER_DIAG_H == tuple(range(1, 32, 5))
+    assert PAPER_DIAG[10] == PAPER["capacity_heads"]
+    d = np.array(sorted(PAPER_DIAG))
+    acc = np.array([[PAPER_DIAG[k][h] for h in PAPER_DIAG_H] for k in d])
+    slopes = slopes_in_heads(np.array(PAPER_DIAG_H), acc, 50)
+    assert slopes[7] == pytest.approx(facts_per_head(list(PAPER_DIAG_H), acc[7], 50))
+    law = d_law(d, slopes)
+    assert law["power"] == pytest.approx(1.665, abs=0.003)
+    assert law["log_log"] == pytest.approx(2.452, abs=0.003)
+    assert law["quadratic"]["rss"] < law["cubic"]["rss"]
+
+
+def test_the_diag_sweep_trains_every_head_count_at_every_d_equal_d_head():
+    study = load_config(quick=False)["memorization"]
+    c = study["capacity"]
+    points = runs.capacity_points(study, "capacity_diag")
+    grid = [(d, h) for d in c["diag"]["d"] for h in c["diag"]["H"]]
+    assert [(p["d"], p["para"]) for p in points] == grid
+    assert all(p["d_head"] == p["d"] for p in points)
+    members = runs.capacity_members(study, "capacity_diag")
+    assert {m["variant"] for m in members} == set(c["diag"]["variants"]) == {"reproduction"}
+    assert len(members) == len(points) * len(c["seeds"])
+    split = [m for j in runs.cell_jobs(study, "capacity_diag") for m in
+             runs.job_config(study, j)["members"]]  # fmt: skip
+    key = lambda m: (m["d"], m["para"], m["seed"])  # noqa: E731
+    assert sorted(map(key, split)) == sorted(map(key, members))
+    # every point of the default grid is one the authors stored, before their saturation
+    assert all(PAPER_DIAG[d][h] < 0.9 for d, h in grid)

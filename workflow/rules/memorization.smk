@@ -252,6 +252,19 @@ rule memorization_capacity_embed_dim:
         MZ_PLOT
 
 
+rule memorization_capacity_diag:
+    input:
+        **mem_runs.figure_inputs(MZ, "capacity_diag", MZ_DIR),
+    output:
+        **figure("memorization_capacity_diag"),
+    params:
+        cell="capacity_diag",
+    log:
+        f"{LOGS}/figures/memorization_capacity_diag.log",
+    shell:
+        MZ_PLOT
+
+
 # The interactive page: cell 1's attention maps and head contributions over training.
 rule memorization_explorer:
     input:

@@ -1,6 +1,6 @@
 """Semantic checks of the `memorization` config block beyond its schema.yaml: non-empty capacity
-sweeps and averaging windows, distinct init seeds, non-empty rank ranges, a contributions example
-inside the law's support.
+sweeps and averaging windows, capacity variants that exist, distinct init seeds, non-empty rank
+ranges, a contributions example inside the law's support.
 
 Run by `config.check_config` once the schema has passed (every key exists and has its type); each
 problem is one "dotted.key: message", reported with every other study's before any job runs.
@@ -35,6 +35,12 @@ def check(c: dict[str, Any]) -> list[str]:
             out.append(
                 f"memorization.capacity.{axis}: min = {lo} > max = {hi} (an empty sweep); swap them"
             )
+    unknown = sorted(set(cap["diag"].get("variants", [])) - set(cap["variants"]))
+    if unknown:
+        out.append(
+            f"memorization.capacity.diag.variants: {unknown} not in memorization.capacity."
+            f"variants ({sorted(cap['variants'])})"
+        )
     steps = cap["pool_batches"] * cap["epochs"]  # the authors' recipe: epochs over one pool
     if cap["last"] > steps:
         out.append(
@@ -111,4 +117,12 @@ def grids(c: dict[str, Any]) -> list[Grid]:
         axes = {name: axis_size(a), "seeds": len(cap["seeds"]), "variants": len(cap["variants"])}
         recorded = size * snapshots(steps, every) + 2 * steps
         out.append(Grid(f"memorization.capacity.{name}", axes, cap["jobs"], 4 * size, recorded))
+    diag = cap["diag"]  # every H at every d = d_head
+    top = max(diag["d"])
+    size = _transformer(cap["N"], top, max(diag["H"]), top)
+    variants = len(diag.get("variants", cap["variants"]))
+    axes = {"diag.d": len(diag["d"]), "diag.H": len(diag["H"]), "seeds": len(cap["seeds"]),
+            "variants": variants}  # fmt: skip
+    recorded = size * snapshots(steps, every) + 2 * steps
+    out.append(Grid("memorization.capacity.diag", axes, cap["jobs"], 4 * size, recorded))
     return out

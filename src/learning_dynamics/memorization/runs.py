@@ -38,9 +38,11 @@ CELLS = {
     "capacity_heads": Cell("capacity", "capacity", sweep=True),  # paper Fig. 1a
     "capacity_head_dim": Cell("capacity", "capacity", sweep=True),  # paper Fig. 1b
     "capacity_embed_dim": Cell("capacity", "capacity", sweep=True),  # paper Fig. 2a
+    "capacity_diag": Cell("capacity", "capacity", sweep=True),  # paper Fig. 2b: d = d_h and H
 }
 SWEEPS = tuple(name for name, cell in CELLS.items() if cell.sweep)
-# what each capacity sweep varies: H = para (parallel heads), d_head, or d
+# what each capacity sweep varies: H = para (parallel heads), d_head, or d; `diag` varies
+# d = d_head and H together (a grid of both lists)
 CAPACITY_AXES = {"heads": "para", "head_dim": "d_head", "embed_dim": "d"}
 SHAPE_KEYS = ("N", "d", "layers", "mlp_width", "mlp_depth", "para", "heads", "d_head")
 
@@ -167,15 +169,27 @@ def scaling_members(study: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def capacity_points(study: dict[str, Any], sweep: str) -> list[dict[str, int]]:
-    """The shapes of a capacity sweep, one per point: {"d", "para", "d_head"}."""
+    """The shapes of a capacity sweep, one per point: {"d", "para", "d_head"} (`diag`: every H
+    at every d = d_head, d-major)."""
     name = sweep.removeprefix("capacity_")
     axis = study["capacity"][name]
+    if name == "diag":
+        heads = sorted(axis["H"])
+        return [{"d": d, "para": h, "d_head": d} for d in sorted(axis["d"]) for h in heads]
     out = []
     for value in range(axis["min"], axis["max"] + 1, axis.get("every", 1)):
         shape = {"d": axis["d"], "para": axis["H"], "d_head": axis["d_head"]}
         shape[CAPACITY_AXES[name]] = value
         out.append(shape)
     return out
+
+
+def capacity_variants(study: dict[str, Any], sweep: str) -> dict[str, dict[str, Any]]:
+    """The model variants a capacity sweep trains: the sweep's `variants` (names of the block's
+    `variants`), else all of them."""
+    c = study["capacity"]
+    names = c[sweep.removeprefix("capacity_")].get("variants", list(c["variants"]))
+    return {v: c["variants"][v] for v in names}
 
 
 def capacity_members(study: dict[str, Any], sweep: str) -> list[dict[str, Any]]:
@@ -190,7 +204,7 @@ def capacity_members(study: dict[str, Any], sweep: str) -> list[dict[str, Any]]:
     pool = {"seed": c["pool_seed"], "size": c["pool_batches"] * c["batch"]}
     out = []
     for shape in capacity_points(study, sweep):
-        for variant, arch in c["variants"].items():
+        for variant, arch in capacity_variants(study, sweep).items():
             for seed in c["seeds"]:
                 out.append(
                     member(
