@@ -136,8 +136,8 @@ def draw(summary, table, arrays, extracts, pdf, png) -> None:  # noqa: ANN001
         if isinstance(row.floor, str):
             ax.plot([row.floor_divergence] * 2, [y - 0.4, y + 0.4], color="k", lw=1.5)
             ax.annotate(
-                names[row.floor], (row.floor_divergence, y), xytext=(3, 0),
-                textcoords="offset points", fontsize=5, va="center",
+                names[row.floor], (row.floor_divergence, y), xytext=(-3, 0),
+                textcoords="offset points", fontsize=6, va="center", ha="right", color="white",
             )  # fmt: skip
     ax.plot([], [], color="k", lw=1.5, label="exact floor of the inputs a setting keeps")
     ax.legend(fontsize=6, loc="lower right")
