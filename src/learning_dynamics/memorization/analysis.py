@@ -137,9 +137,12 @@ def spread(values: Any) -> dict[str, float]:
     }
 
 
+FINAL_METRICS = ("loss", "batch_accuracy", "divergence", "accuracy")  # `Extract.final`'s keys
+
+
 def seed_spread(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Each final metric's spread over the rows of `frame`, one row per init seed."""
-    return {k: spread(frame[k]) for k in ("loss", "batch_accuracy", "divergence", "accuracy")}
+    return {k: spread(frame[k]) for k in FINAL_METRICS}
 
 
 def member_law(path: str, k: int = 0) -> Law:

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ...plotting import COLUMN, plt, save_figure
-from ..analysis import Extract, Result, member_table, spread
+from ..analysis import FINAL_METRICS, Extract, Result, member_table, seed_spread
 
-METRICS = ("loss", "batch_accuracy", "divergence", "accuracy")
 RUNS = {
     ("transformer", "divergence"): "full_divergence",
     ("transformer", "next_token"): "next_token",
@@ -35,12 +34,11 @@ def analyse(exs: list[Extract], data: list[str], config: dict[str, Any]) -> Resu
     frame.insert(0, "run", [RUNS[(r.model, r.loss_type)] for r in frame.itertuples()])
     # every run's first member has the notebook's seed (runs.init_seeds)
     frame.insert(1, "notebook_seed", ~frame.run.duplicated())
+    notebook = frame[frame.notebook_seed]
     summary: dict[str, Any] = {
-        r.run: {k: getattr(r, k) for k in METRICS} for r in frame[frame.notebook_seed].itertuples()
+        r.run: {k: getattr(r, k) for k in FINAL_METRICS} for r in notebook.itertuples()
     }
-    summary["spread"] = {
-        run: {k: spread(rows[k]) for k in METRICS} for run, rows in frame.groupby("run", sort=False)
-    }
+    summary["spread"] = {run: seed_spread(rows) for run, rows in frame.groupby("run", sort=False)}
     summary["random_baseline"] = float(frame.random.iloc[0])
     summary["optimal_baseline"] = summary["low_rank"]["divergence"]
     low = frame[frame.run == "low_rank"].divergence.mean()
