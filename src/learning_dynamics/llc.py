@@ -290,32 +290,24 @@ def draw_over_training(
 def draw_sweep(ax, arrays: Mapping[str, np.ndarray], nbeta: float, gamma: float, exact=None):
     """λ̂ against nβ (bottom axis) and against γ (top axis) at one point: the chosen values
     marked, and the exact value where one is known."""
-    ax.errorbar(
-        arrays["sweep/nbeta"],
-        arrays["sweep/nbeta_llc"],
-        yerr=arrays["sweep/nbeta_std"],
-        fmt="o-",
-        color="tab:blue",
-        ms=3,
-        label="vs nβ (γ fixed)",
-    )
-    ax.axvline(nbeta, color="tab:blue", ls=":", lw=1)
-    ax.set_xscale("log")
-    ax.set_xlabel("nβ", color="tab:blue")
-    ax.set_ylabel("$\\hat\\lambda$")
     top = ax.twiny()
-    top.errorbar(
-        arrays["sweep/gamma"],
-        arrays["sweep/gamma_llc"],
-        yerr=arrays["sweep/gamma_std"],
-        fmt="s--",
-        color="tab:orange",
-        ms=3,
-        label="vs γ (nβ fixed)",
-    )
-    top.axvline(gamma, color="tab:orange", ls=":", lw=1)
-    top.set_xscale("log")
-    top.set_xlabel("γ", color="tab:orange")
+    for axis, key, name, fixed, chosen, fmt, colour in (
+        (ax, "nbeta", "nβ", "γ", nbeta, "o-", "tab:blue"),
+        (top, "gamma", "γ", "nβ", gamma, "s--", "tab:orange"),
+    ):
+        axis.errorbar(
+            arrays[f"sweep/{key}"],
+            arrays[f"sweep/{key}_llc"],
+            yerr=arrays[f"sweep/{key}_std"],
+            fmt=fmt,
+            color=colour,
+            ms=3,
+            label=f"vs {name} ({fixed} fixed)",
+        )
+        axis.axvline(chosen, color=colour, ls=":", lw=1)
+        axis.set_xscale("log")
+        axis.set_xlabel(name, color=colour)
+    ax.set_ylabel("$\\hat\\lambda$")
     top.grid(False)
     if exact is not None:
         ax.axhline(exact, color="k", lw=1, label=f"exact {exact:g}")

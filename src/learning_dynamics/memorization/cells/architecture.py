@@ -53,10 +53,7 @@ def floors(law: Law, tol: float = 1e-12, rounds: int = 20) -> dict[str, float]:
     own = float(entropy(Law(*(t.double() for t in law))))
     joint = p[..., None] * pi2  # P(x1, x2, x3)
     x2_x3 = joint.sum(0)  # (N, N): P(x2, x3)
-    p2 = x2_x3.sum(1)
-    h_given_x2 = sum(
-        float(p2[b]) * _entropy_of(x2_x3[b] / p2[b]) for b in range(len(p2)) if p2[b] > 0
-    )
+    h_given_x2 = _entropy_of(x2_x3) - _entropy_of(x2_x3.sum(1))  # H(x2, x3) − H(x2)
     n = p.shape[0]
     a = torch.zeros(n, n, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(n, n, dtype=torch.float64, requires_grad=True)
